@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, isp.ops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    """Connection options shared by every module that talks to a CRM/NMS API."""
+
+    DOCUMENTATION = r"""
+options:
+  url:
+    description:
+      - Base URL of the CRM or NMS, for example V(https://splynx.example.net) or V(https://uisp.example.net).
+      - For UISP, V(/nms/api/v2.1) is appended unless the URL already ends with it.
+    type: str
+  api_key:
+    description:
+      - API key (Splynx). Falls back to the E(ISP_OPS_CRM_API_KEY) environment variable.
+    type: str
+  api_secret:
+    description:
+      - API secret (Splynx). Falls back to the E(ISP_OPS_CRM_API_SECRET) environment variable.
+    type: str
+  token:
+    description:
+      - API token (UISP C(X-Auth-Token)). Falls back to the E(ISP_OPS_CRM_TOKEN) environment variable.
+    type: str
+  timeout:
+    description: Seconds to wait for each HTTP answer.
+    type: int
+    default: 60
+  retries:
+    description:
+      - How many times a request is retried after HTTP 429 or 5xx, a reset or a refused connection,
+        with exponential backoff. V(0) disables retries.
+    type: int
+    default: 3
+  retry_backoff:
+    description: Backoff factor in seconds between retries (1, 2, 4... times this value).
+    type: float
+    default: 1.0
+  validate_certs:
+    description: Verify the TLS certificate of the API. Only turn this off for a lab.
+    type: bool
+    default: true
+"""

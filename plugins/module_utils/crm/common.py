@@ -1,0 +1,33 @@
+# Copyright: (c) 2026, isp.ops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Helpers every CRM client shares while mapping its JSON into the common model."""
+
+from __future__ import annotations
+
+from .http import CrmError
+
+
+def mapped(source, endpoint, items, mapper):
+    """Call `mapper(item)` for each item; a wrong-shaped item fails naming endpoint and index."""
+    results = []
+    for index, item in enumerate(items):
+        try:
+            result = mapper(item)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise CrmError(source, endpoint, "item %d has an unexpected shape (%s: %s)"
+                           % (index, type(exc).__name__, exc))
+        if result is not None:
+            results.append(result)
+    return results
+
+
+def number(value, default=0.0):
+    """A CRM number that may come as a string, null or empty."""
+    if value is None or value == "":
+        return default
+    return float(value)
+
+
+def text(value):
+    return "" if value is None else str(value).strip()

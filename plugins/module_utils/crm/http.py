@@ -1,0 +1,126 @@
+# Copyright: (c) 2026, isp.ops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""One HTTP session per CRM: retries with backoff, timeouts, and one clear error per failure.
+
+Every failure becomes a CrmError naming the CRM, the endpoint and what went wrong, without
+credentials: the URL in a message never carries a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+class CrmError(Exception):
+    def __init__(self, source, endpoint, reason):
+        self.source = source
+        self.endpoint = endpoint
+        self.reason = reason
+        super(CrmError, self).__init__("%s %s: %s" % (source, endpoint, reason))
+
+
+class CrmSession(object):
+    """Wraps requests.Session for one CRM. `base_url` has no trailing slash."""
+
+    def __init__(self, source, base_url, timeout=60, retries=3, backoff=1.0, validate_certs=True,
+                 headers=None, auth=None):
+        self.source = source
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.verify = validate_certs
+        self.session.auth = auth
+        self.session.headers.update({"Accept": "application/json", "User-Agent": "isp.ops crm_topology"})
+        self.session.headers.update(headers or {})
+        retry = Retry(total=retries, connect=retries, read=retries, status=retries, other=0,
+                      backoff_factor=backoff, status_forcelist=RETRY_STATUSES, allowed_methods=None,
+                      respect_retry_after_header=True, raise_on_status=False)
+        adapter = HTTPAdapter(max_retries=retry)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def request_json(self, method, path, expect=list, **kwargs):
+        """Send a request and return the decoded JSON, checked to be of type `expect`."""
+        url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        endpoint = path.split("?", 1)[0] if not path.startswith("http") else _path_of(url)
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.exceptions.Timeout:
+            raise CrmError(self.source, endpoint, "no answer within %s s (timeout)" % self.timeout)
+        except requests.exceptions.SSLError as exc:
+            raise CrmError(self.source, endpoint, "TLS verification failed (%s); fix the certificate "
+                           "or set validate_certs=false" % _short(exc))
+        except requests.exceptions.RetryError as exc:
+            raise CrmError(self.source, endpoint, "gave up after retries: %s" % _short(exc))
+        except requests.exceptions.ConnectionError as exc:
+            raise CrmError(self.source, endpoint, "connection failed (%s)" % _short(exc))
+        except requests.exceptions.RequestException as exc:
+            raise CrmError(self.source, endpoint, "request failed (%s)" % _short(exc))
+        return decode(self.source, endpoint, response, expect)
+
+
+def decode(source, endpoint, response, expect):
+    status = response.status_code
+    if status in (401, 403):
+        raise CrmError(source, endpoint, "HTTP %d: the credentials were rejected; check the API key, "
+                       "secret or token and its permissions" % status)
+    if status >= 400:
+        raise CrmError(source, endpoint, "HTTP %d: %s" % (status, _snippet(response.text)))
+    body = response.content
+    content_type = response.headers.get("Content-Type", "")
+    if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
+        raise CrmError(source, endpoint, "answered with an HTML page, not JSON (HTTP %d); the URL probably "
+                       "points at a login or web page rather than the API" % status)
+    if not body.strip():
+        raise CrmError(source, endpoint, "answered with an empty body (HTTP %d)" % status)
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise CrmError(source, endpoint, "answered with invalid JSON, %d bytes, maybe truncated (%s)"
+                       % (len(body), exc))
+    if expect is not None and not isinstance(data, expect):
+        raise CrmError(source, endpoint, "answered with a JSON %s where a %s was expected"
+                       % (_json_type(data), _json_type(expect())))
+    return data
+
+
+def _json_type(value):
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "list"
+    return type(value).__name__
+
+
+def _path_of(url):
+    rest = url.split("://", 1)[-1]
+    path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+    return path.split("?", 1)[0]
+
+
+def _short(exc):
+    text = str(exc)
+    for marker in ("Connection reset", "Connection refused", "Connection aborted", "Read timed out",
+                   "Name or service not known", "RemoteDisconnected", "Max retries exceeded"):
+        if marker in text:
+            return marker.lower()
+    return text[:200]
+
+
+def _snippet(text):
+    text = " ".join((text or "").split())
+    return text[:200] if text else "no body"

@@ -1,0 +1,110 @@
+# Copyright: (c) 2026, isp.ops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""ShapedDevices.csv: LibreQoS's subscriber file, written and read back.
+
+Two layouts are written: the 13-column one every LibreQoS version reads (default) and the
+15-column one with Parent Node ID and Anchor Node ID. Reading is header-aware, as LibreQoS
+is, so either layout (and snake_case headers) can be read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import namedtuple
+
+DeviceRow = namedtuple("DeviceRow", (
+    "circuit_id", "circuit_name", "device_id", "device_name", "parent_node", "parent_node_id",
+    "anchor_node_id", "mac", "ipv4", "ipv6", "download_min", "upload_min", "download_max",
+    "upload_max", "comment", "sqm"))
+
+LEGACY_HEADER = ("Circuit ID", "Circuit Name", "Device ID", "Device Name", "Parent Node", "MAC",
+                 "IPv4", "IPv6", "Download Min Mbps", "Upload Min Mbps", "Download Max Mbps",
+                 "Upload Max Mbps", "Comment")
+EXTENDED_HEADER = LEGACY_HEADER[:5] + ("Parent Node ID", "Anchor Node ID") + LEGACY_HEADER[5:]
+LAYOUTS = {"legacy": LEGACY_HEADER, "extended": EXTENDED_HEADER}
+RATE_FIELDS = ("download_min", "upload_min", "download_max", "upload_max")
+
+# Normalised header (lowercase alphanumerics) -> DeviceRow field.
+_ALIASES = {
+    "circuitid": "circuit_id", "circuitname": "circuit_name", "deviceid": "device_id",
+    "devicename": "device_name", "parentnode": "parent_node", "parentnodeid": "parent_node_id",
+    "anchornodeid": "anchor_node_id", "mac": "mac", "radiususername": "mac", "ipv4": "ipv4",
+    "ipv6": "ipv6", "downloadminmbps": "download_min", "downloadmin": "download_min",
+    "uploadminmbps": "upload_min", "uploadmin": "upload_min", "downloadmaxmbps": "download_max",
+    "downloadmax": "download_max", "uploadmaxmbps": "upload_max", "uploadmax": "upload_max",
+    "comment": "comment", "sqm": "sqm",
+}
+
+
+class CsvError(ValueError):
+    """A ShapedDevices.csv that cannot be read; the message names file, row and field."""
+
+
+def format_rate(value):
+    """Mbps as LibreQoS writes them: integers bare, fractions with up to two decimals."""
+    value = round(float(value), 2)
+    if value == int(value):
+        return str(int(value))
+    return ("%.2f" % value).rstrip("0")
+
+
+def render(rows, layout="legacy"):
+    header = LAYOUTS[layout]
+    extended = layout == "extended"
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for r in rows:
+        values = [r.circuit_id, r.circuit_name, r.device_id, r.device_name, r.parent_node]
+        if extended:
+            values += [r.parent_node_id, r.anchor_node_id]
+        values += [r.mac, r.ipv4, r.ipv6, format_rate(r.download_min), format_rate(r.upload_min),
+                   format_rate(r.download_max), format_rate(r.upload_max), r.comment]
+        writer.writerow(values)
+    return out.getvalue()
+
+
+def _normalise(header):
+    return "".join(ch for ch in header.lower() if ch.isalnum())
+
+
+def parse(text, path="ShapedDevices.csv"):
+    """Read rows back; raises CsvError naming the file, row and field of the first problem."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    rows = []
+    fields = None
+    for number, values in enumerate(reader, 1):
+        if not values or not "".join(values).strip() or values[0].lstrip().startswith("#"):
+            continue
+        if fields is None:
+            mapped = [_ALIASES.get(_normalise(v)) for v in values]
+            if "circuit_id" in mapped:
+                fields = mapped
+                continue
+            fields = list(LEGACY_HEADER_FIELDS)
+        record = dict.fromkeys(DeviceRow._fields, "")
+        for field, value in zip(fields, values):
+            if field:
+                record[field] = value.strip()
+        if not record["circuit_id"]:
+            raise CsvError("%s row %d: Circuit ID is empty" % (path, number))
+        for field in RATE_FIELDS:
+            try:
+                record[field] = float(record[field])
+            except ValueError:
+                raise CsvError("%s row %d: %s is not a number: %r"
+                               % (path, number, _header_of(field), record[field]))
+        rows.append(DeviceRow(**record))
+    return rows
+
+
+def _header_of(field):
+    for header in EXTENDED_HEADER:
+        if _ALIASES.get(_normalise(header)) == field:
+            return header
+    return field
+
+
+LEGACY_HEADER_FIELDS = tuple(_ALIASES[_normalise(h)] for h in LEGACY_HEADER) + ("sqm",)
