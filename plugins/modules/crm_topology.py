@@ -20,7 +20,7 @@ description:
   - Any CRM failure (HTTP error, timeout, reset, bad JSON, HTML page, wrong shape) fails the task with
     one message naming the CRM and the endpoint, and leaves the files untouched.
 author:
-  - isp.ops contributors
+  - isp.ops contributors (@isp-ops)
 requirements:
   - requests
   - Graphviz C(dot) on the host, optional, to render C(graph.svg)

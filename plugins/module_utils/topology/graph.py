@@ -23,7 +23,7 @@ def render(tree, counts=None):
     root = tree.snapshot.nodes.get(tree.root_id) if tree.root_id is not None else None
     root_label = root.name if root is not None else "Shaper root"
     lines.append("  root [label=%s, shape=doubleoctagon, color=darkgreen];" % _quote(root_label))
-    for item, _ in tree.walk():
+    for item in tree.items():
         shape, color = ("ellipse", "blue") if item.node.kind == AP else ("box", "red")
         label = "%s\\n%s/%s Mbps" % (item.name.replace('"', "'"), _num(item.download_mbps), _num(item.upload_mbps))
         if counts.get(item.name):
@@ -43,7 +43,7 @@ def render(tree, counts=None):
         lines.append("  %s -> %s [label=\"%s\", style=%s, color=%s];"
                      % (_ref(tree, edge.parent_id), _quote(edge.child_id), label, style, color))
         drawn.add((edge.parent_id, edge.child_id))
-    for item, _ in tree.walk():
+    for item in tree.items():
         parent_id = item.parent.node.id if item.parent else tree.root_id
         if (parent_id, item.node.id) not in drawn:
             lines.append("  %s -> %s [style=bold];" % (_ref(tree, parent_id), _quote(item.node.id)))

@@ -34,7 +34,7 @@ class OutputPlan(object):
 
     @property
     def changed(self):
-        return any(new != old for _, new, old in self.files)
+        return any(new != old for path, new, old in self.files)
 
     def changed_paths(self):
         return [path for path, new, old in self.files if new != old]
@@ -126,5 +126,3 @@ def write_outputs(plan):
         write_atomic(path, new)
         written.append(path)
     return written
-
-

@@ -71,8 +71,12 @@ class Tree(object):
             yield item, depth
             stack.extend((child, depth + 1) for child in reversed(item.children))
 
+    def items(self):
+        """Kept nodes in pre-order, parents before children."""
+        return (item for item, depth in self.walk())
+
     def depth(self):
-        return max((depth for _, depth in self.walk()), default=0)
+        return max((depth for item, depth in self.walk()), default=0)
 
 
 def build_tree(snapshot, settings, report):
@@ -178,7 +182,7 @@ def _cheapest_parents(snapshot, settings, candidates, root_id, report):
     heapq.heapify(heap)
     done = set()
     while heap:
-        dist, _, nid = heapq.heappop(heap)
+        dist, dummy, nid = heapq.heappop(heap)
         if nid in done:
             continue
         done.add(nid)
@@ -225,7 +229,7 @@ def _keep_only(top, by_id, keep, report):
 
 def _unique_names(tree):
     seen = set()
-    for item, _ in tree.walk():
+    for item in tree.items():
         name = item.node.name
         if name in seen:
             suffix = str(item.node.id).rsplit(":", 1)[-1]
@@ -242,7 +246,7 @@ def _apply_rates(tree, settings, report):
     """Own capacity (override, CRM, link, parent, default), then never above the parent."""
     link_capacity = dict((e.child_id, e.capacity_mbps) for e in tree.edges if e.chosen and e.capacity_mbps)
     used = set()
-    for item, _ in tree.walk():
+    for item in tree.items():
         node = item.node
         override = settings.bandwidth_overrides.get(node.name) or settings.bandwidth_overrides.get(item.name)
         parent = item.parent
