@@ -1,0 +1,81 @@
+# Copyright: (c) 2026, isp.ops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run a Splynx or UISP emulator on 127.0.0.1 until SIGTERM/SIGINT.
+
+Example:
+    python tests/emulators/serve.py --source uisp --token T --subscribers 500 --port-file /tmp/port
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make "tests.emulators" importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.emulators.httpbase import LOOPBACK_HOST  # noqa: E402
+from tests.emulators.labnet import generate  # noqa: E402
+from tests.emulators.splynx import SplynxEmulator  # noqa: E402
+from tests.emulators.uisp import UispEmulator  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", choices=("splynx", "uisp"), required=True)
+    parser.add_argument("--host", default=LOOPBACK_HOST, help="only 127.0.0.1 is accepted")
+    parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    parser.add_argument("--subscribers", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--port-file", help="write the bound port here")
+    parser.add_argument("--api-key", default="lab-key")
+    parser.add_argument("--api-secret", default="lab-secret")
+    parser.add_argument("--token", default="lab-token")
+    parser.add_argument("--timeout-delay", type=float, default=5.0, help="seconds a 'timeout' fault stalls")
+    parser.add_argument("--max-seconds", type=float, default=None, help="exit after this long (safety net)")
+    return parser.parse_args(argv)
+
+
+def write_port_file(path: str, port: int) -> None:
+    """Write atomically so a poller never reads a half-written file."""
+    temporary = f"{path}.tmp{os.getpid()}"
+    with open(temporary, "w", encoding="ascii") as handle:
+        handle.write(f"{port}\n")
+    os.replace(temporary, path)
+
+
+def build(args: argparse.Namespace):
+    network = generate(args.subscribers, args.seed)
+    options = {"host": args.host, "port": args.port, "timeout_delay": args.timeout_delay}
+    if args.source == "splynx":
+        return SplynxEmulator(network, args.api_key, args.api_secret, **options)
+    return UispEmulator(network, args.token, **options)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.host not in (LOOPBACK_HOST, "localhost"):
+        print(f"refusing to bind to {args.host!r}: emulators listen on {LOOPBACK_HOST} only", file=sys.stderr)
+        return 2
+    args.host = LOOPBACK_HOST
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    emulator = build(args).start()
+    try:
+        if args.port_file:
+            write_port_file(args.port_file, emulator.bound_port)
+        print(emulator.url, flush=True)
+        stop.wait(args.max_seconds)
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
