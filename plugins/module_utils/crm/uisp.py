@@ -18,6 +18,9 @@ DEFAULT_STRATEGY = "full"
 API = "/nms/api/v2.1"
 ENDPOINTS = {"sites": "/sites", "devices": "/devices?withInterfaces=true", "links": "/data-links"}
 AP_MODES = ("ap-ptmp", "ap")
+# UCRM service statuses: 2 ended, 5 obsolete, 8 inactive are not shaped; 3 is suspended.
+ENDED_SERVICE = (2, 5, 8)
+SUSPENDED_SERVICE = 3
 
 
 def base_url(url):
@@ -68,7 +71,12 @@ def to_snapshot(payloads, settings):
         ident = row["identification"]
         sid = text(row["id"])
         if text(ident.get("type")) == "endpoint":
-            endpoints[sid] = row
+            service = (row.get("ucrm") or {}).get("service") or {}
+            if service.get("status") in ENDED_SERVICE:
+                snapshot.warnings.append(("endpoint with an ended UCRM service, not shaped",
+                                          text(ident.get("name")) or sid))
+            else:
+                endpoints[sid] = row
             return None
         parent = (ident.get("parent") or {}).get("id")
         location = (row.get("description") or {}).get("location") or {}
@@ -163,4 +171,5 @@ def _circuit(sid, row, devices, client_ap, snapshot):
         plan_upload=number(qos.get("uploadSpeed")) / 1e6,
         burst_download=number(qos.get("downloadBurstSize")) * 8 / 1000.0,
         burst_upload=number(qos.get("uploadBurstSize")) * 8 / 1000.0,
-        suspended=bool(ident.get("suspended")))
+        suspended=bool(ident.get("suspended"))
+        or ((row.get("ucrm") or {}).get("service") or {}).get("status") == SUSPENDED_SERVICE)

@@ -156,10 +156,16 @@ def _cheapest_parents(snapshot, settings, candidates, root_id, report):
     adjacency = dict((nid, []) for nid in candidates)
     edges = []
 
+    by_pair = {}
+
     def connect(a, b, capacity):
         for parent, child in ((a, b), (b, a)):
+            edge = by_pair.get((parent, child))
+            if edge is not None:  # the CRM's parent link and a data-link are one physical link
+                edge.capacity_mbps = edge.capacity_mbps or capacity
+                continue
             cost = settings.route_overrides.get((names[parent], names[child]), DEFAULT_HOP_COST)
-            edge = Edge(parent, child, cost, capacity)
+            edge = by_pair[(parent, child)] = Edge(parent, child, cost, capacity)
             adjacency[parent].append(edge)
             edges.append(edge)
 
