@@ -233,7 +233,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.isp.ops.plugins.module_utils.crm import http, sources
-from ansible_collections.isp.ops.plugins.module_utils.topology import engine, publish
+from ansible_collections.isp.ops.plugins.module_utils.topology import publish
 from ansible_collections.isp.ops.plugins.module_utils.topology.overrides import (
     read_bandwidth_overrides, read_route_overrides)
 from ansible_collections.isp.ops.plugins.module_utils.topology.settings import (
@@ -320,10 +320,9 @@ def main():
 
     try:
         settings = build_settings(params)
-        snapshot = sources.load_snapshot(params["source"], params, settings)
-        topology = engine.build(snapshot, settings)
-        plan = publish.plan_outputs(
-            topology, params["output_dir"], layout=params["csv_layout"],
+        payloads = sources.fetch(params["source"], params, settings)
+        topology, plan = sources.build_outputs(
+            params["source"], payloads, settings, params["output_dir"], layout=params["csv_layout"],
             overwrite_network_json=params["always_overwrite_network_json"], write_graph=params["graph"],
             max_circuit_drop_percent=params["max_circuit_drop_percent"], force=params["force"])
     except http.CrmError as exc:

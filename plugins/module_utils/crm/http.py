@@ -10,6 +10,8 @@ credentials: the URL in a message never carries a secret.
 from __future__ import annotations
 
 import json
+import json.scanner
+import re
 import traceback
 
 try:
@@ -56,7 +58,7 @@ class CrmSession(object):
     def request_json(self, method, path, expect=list, **kwargs):
         """Send a request and return the decoded JSON, checked to be of type `expect`."""
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
-        endpoint = path.split("?", 1)[0] if not path.startswith("http") else _path_of(url)
+        endpoint = _path_of(url)
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.exceptions.Timeout:
@@ -74,21 +76,30 @@ class CrmSession(object):
 
 
 def decode(source, endpoint, response, expect):
-    status = response.status_code
+    return decode_body(source, endpoint, response.status_code, response.headers.get("Content-Type", ""),
+                       response.content, expect)
+
+
+def decode_body(source, endpoint, status, content_type, body, expect):
+    """Check an HTTP answer and decode it. A list is returned as a lazy JsonArray."""
     if status in (401, 403):
         raise CrmError(source, endpoint, "HTTP %d: the credentials were rejected; check the API key, "
                        "secret or token and its permissions" % status)
     if status >= 400:
-        raise CrmError(source, endpoint, "HTTP %d: %s" % (status, _snippet(response.text)))
-    body = response.content
-    content_type = response.headers.get("Content-Type", "")
+        raise CrmError(source, endpoint, "HTTP %d: %s" % (status, _snippet(body.decode("utf-8", "replace"))))
     if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
         raise CrmError(source, endpoint, "answered with an HTML page, not JSON (HTTP %d); the URL probably "
                        "points at a login or web page rather than the API" % status)
     if not body.strip():
         raise CrmError(source, endpoint, "answered with an empty body (HTTP %d)" % status)
     try:
-        data = json.loads(body)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CrmError(source, endpoint, "answered with text that is not UTF-8 (%s)" % exc)
+    if expect is list and text.lstrip()[:1] == "[":
+        return JsonArray(source, endpoint, text)
+    try:
+        data = json.loads(text)
     except ValueError as exc:
         raise CrmError(source, endpoint, "answered with invalid JSON, %d bytes, maybe truncated (%s)"
                        % (len(body), exc))
@@ -96,6 +107,74 @@ def decode(source, endpoint, response, expect):
         raise CrmError(source, endpoint, "answered with a JSON %s where a %s was expected"
                        % (_json_type(data), _json_type(expect())))
     return data
+
+
+class JsonArray(object):
+    """A JSON array decoded one item at a time, so a 300 MB answer never becomes one huge list.
+
+    Each iteration decodes afresh with the C scanner of the json module; a syntax error or a
+    truncated body raises CrmError naming the endpoint and the item.
+    """
+
+    def __init__(self, source, endpoint, text):
+        self.source = source
+        self.endpoint = endpoint
+        self.text = text
+
+    def __iter__(self):
+        text = self.text
+        scan = _SCAN_ONCE
+        skip = _WHITESPACE.match
+        end = len(text)
+        index = skip(text, text.index("[") + 1).end()
+        count = 0
+        if text.startswith("]", index):
+            index += 1
+        else:
+            while True:
+                try:
+                    item, index = scan(text, index)
+                except StopIteration:
+                    raise self._error(count, "no JSON value at byte %d" % index)
+                except ValueError as exc:
+                    raise self._error(count, exc)
+                yield item
+                count += 1
+                char = text[index:index + 1]
+                if char in _SPACE:
+                    index = skip(text, index).end()
+                    char = text[index:index + 1]
+                if char == ",":
+                    index += 1
+                    if text[index:index + 1] in _SPACE:
+                        index = skip(text, index).end()
+                elif char == "]":
+                    index += 1
+                    break
+                else:
+                    raise self._error(count, "expected ',' or ']' at byte %d" % index)
+        if skip(text, index).end() != end:
+            raise self._error(count, "text after the closing ]")
+
+    def __len__(self):
+        """Items in the array: a full decode, so only cheap for the empty case."""
+        if self.is_empty():
+            return 0
+        return sum(1 for dummy in self)
+
+    def is_empty(self):
+        rest = self.text.lstrip()[1:].lstrip()
+        return rest.startswith("]")
+
+    def _error(self, count, detail):
+        return CrmError(self.source, self.endpoint, "answered with invalid JSON after %d items, "
+                        "maybe truncated (%s)" % (count, detail))
+
+
+# The json module's C scanner, called per item: (value, end index), StopIteration when none.
+_SCAN_ONCE = json.scanner.make_scanner(json.JSONDecoder())
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_SPACE = frozenset(" \t\n\r")
 
 
 def _json_type(value):

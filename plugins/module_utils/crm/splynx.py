@@ -26,6 +26,7 @@ ENDPOINTS = {
     "network_sites": "networking/network-sites",
 }
 FLAT_ENDPOINTS = ("tariffs", "customers", "online", "services")
+NEVER_EMPTY = ("tariffs", "customers", "services")
 
 
 def session_options(params):
@@ -37,7 +38,7 @@ def fetch(session, strategy):
     return dict((key, session.request_json("GET", API + ENDPOINTS[key])) for key in wanted)
 
 
-def _endpoint(key):
+def endpoint_path(key):
     return API + ENDPOINTS[key].split("?", 1)[0]
 
 
@@ -61,9 +62,9 @@ def _add_nodes(snapshot, payloads):
         lat, lon = _gps(row)
         return Node("splynx:network_site:%s" % row["id"], _name(row), SITE, latitude=lat, longitude=lon)
 
-    for node in mapped(SOURCE, _endpoint("network_sites"), payloads.get("network_sites", ()), network_site):
+    for node in mapped(SOURCE, endpoint_path("network_sites"), payloads.get("network_sites", ()), network_site):
         snapshot.add_node(node)
-    access_ids = set(mapped(SOURCE, _endpoint("services"), payloads["services"],
+    access_ids = set(mapped(SOURCE, endpoint_path("services"), payloads["services"],
                             lambda s: text(s.get("access_device"))))
     access_ids.discard("")
     access_ids.discard("0")
@@ -84,21 +85,21 @@ def _add_nodes(snapshot, payloads):
         return Node("splynx:monitoring:%s" % mid, _name(row), AP if is_ap else SITE, parent_id,
                     latitude=lat, longitude=lon)
 
-    for node in mapped(SOURCE, _endpoint("monitoring"), payloads.get("monitoring", ()), monitoring):
+    for node in mapped(SOURCE, endpoint_path("monitoring"), payloads.get("monitoring", ()), monitoring):
         snapshot.add_node(node)
 
 
 def _router_parents(snapshot, payloads):
     """router id -> node id: the monitoring device with the router's IP, else its first sector."""
     by_ip = {}
-    for ip, node_id in mapped(SOURCE, _endpoint("monitoring"), payloads.get("monitoring", ()),
+    for ip, node_id in mapped(SOURCE, endpoint_path("monitoring"), payloads.get("monitoring", ()),
                               lambda r: (text(r.get("ip")), "splynx:monitoring:%s" % text(r["id"]))):
         if ip:
             by_ip.setdefault(ip, node_id)
-    routers = dict(mapped(SOURCE, _endpoint("routers"), payloads.get("routers", ()),
+    routers = dict(mapped(SOURCE, endpoint_path("routers"), payloads.get("routers", ()),
                           lambda r: (text(r["id"]), r)))
     first_sector = {}
-    for rid, sid, row in mapped(SOURCE, _endpoint("sectors"), payloads.get("sectors", ()),
+    for rid, sid, row in mapped(SOURCE, endpoint_path("sectors"), payloads.get("sectors", ()),
                                 lambda r: (text(r["router_id"]), int(r["id"]), r)):
         if rid not in first_sector or sid < int(first_sector[rid]["id"]):
             first_sector[rid] = row
@@ -115,7 +116,17 @@ def _router_parents(snapshot, payloads):
     return parents
 
 
+def _addresses(first, second=None):
+    """Non-empty addresses from one or two fields, each holding one or several, comma separated."""
+    joined = "%s,%s" % (first, second) if first and second else (first or second)
+    if not joined:
+        return []
+    return [item.strip() for item in str(joined).split(",") if item and not item.isspace()]
+
+
 def to_snapshot(payloads, settings):
+    # Services are read twice (to find access devices, then as circuits); the rest once.
+    payloads = dict(payloads, services=list(payloads["services"]))
     snapshot = Snapshot(SOURCE)
     if settings.strategy != "flat":
         _add_nodes(snapshot, payloads)
@@ -123,45 +134,43 @@ def to_snapshot(payloads, settings):
     else:
         router_parent = {}
 
-    tariffs = dict(mapped(SOURCE, _endpoint("tariffs"), payloads["tariffs"], lambda r: (text(r["id"]), r)))
-    customers = dict(mapped(SOURCE, _endpoint("customers"), payloads["customers"], lambda r: (text(r["id"]), r)))
-    online = dict(mapped(SOURCE, _endpoint("online"), payloads["online"],
-                         lambda r: (text(r["service_id"]), r)))
+    tariffs = {}
+    for tid, down, up, burst_down, burst_up in mapped(
+            SOURCE, endpoint_path("tariffs"), payloads["tariffs"],
+            lambda r: (text(r["id"]), number(r.get("speed_download")) / 1000.0,
+                       number(r.get("speed_upload")) / 1000.0, number(r.get("burst_limit_fixed_down")) / 1000.0,
+                       number(r.get("burst_limit_fixed_up")) / 1000.0)):
+        tariffs[tid] = (down, up, max(0.0, burst_down - down), max(0.0, burst_up - up))
+    customers = dict(mapped(SOURCE, endpoint_path("customers"), payloads["customers"],
+                            lambda r: (str(r["id"]), (r.get("name") or "", r.get("status") == "blocked"))))
+    online = dict(mapped(SOURCE, endpoint_path("online"), payloads["online"],
+                         lambda r: (str(r["service_id"]), (r.get("ipv4") or "", r.get("ipv6") or ""))))
     nodes = snapshot.nodes
+    no_customer = ("", False)
 
     def service(row):
-        if text(row.get("status")) not in ("", "active"):
+        if row.get("status") not in (None, "", "active"):
             return None
-        sid = text(row["id"])
-        customer = customers.get(text(row["customer_id"]), {})
-        tariff = tariffs.get(text(row["tariff_id"]))
+        sid = str(row["id"])
+        name, blocked = customers.get(str(row["customer_id"]), no_customer)
+        tariff = tariffs.get(str(row["tariff_id"]))
         if tariff is None:
             snapshot.warnings.append(("service has an unknown tariff, not shaped", "service %s tariff %s"
                                       % (sid, row["tariff_id"])))
             return None
-        down = number(tariff.get("speed_download")) / 1000.0
-        up = number(tariff.get("speed_upload")) / 1000.0
-        burst_down = max(0.0, number(tariff.get("burst_limit_fixed_down")) / 1000.0 - down)
-        burst_up = max(0.0, number(tariff.get("burst_limit_fixed_up")) / 1000.0 - up)
-        ipv4 = [text(row.get("ipv4"))] + text(row.get("ipv4_route")).split(",")
-        ipv6 = [text(row.get("ipv6")), text(row.get("ipv6_delegated"))]
-        ipv4 = [ip.strip() for ip in ipv4 if ip and ip.strip()]
-        ipv6 = [ip.strip() for ip in ipv6 if ip and ip.strip()]
-        seen_online = online.get(sid)
-        if seen_online is not None:
-            if not ipv4 and text(seen_online.get("ipv4")):
-                ipv4 = [text(seen_online.get("ipv4"))]
-            if not ipv6 and text(seen_online.get("ipv6")):
-                ipv6 = [text(seen_online.get("ipv6"))]
-        access = "splynx:monitoring:%s" % text(row.get("access_device"))
-        if access in nodes:
-            parent = access
-        else:
-            parent = router_parent.get(text(row.get("router_id")))
-        name = text(customer.get("name")) or "service %s" % sid
-        device = Device("splynx_service_%s" % sid, name, text(row.get("mac")), ipv4, ipv6)
-        return Circuit(sid, name, parent, [device], down, up, burst_down, burst_up,
-                       suspended=text(customer.get("status")) == "blocked")
+        ipv4 = _addresses(row.get("ipv4"), row.get("ipv4_route"))
+        ipv6 = _addresses(row.get("ipv6"), row.get("ipv6_delegated"))
+        if (not ipv4 or not ipv6) and sid in online:
+            online_v4, online_v6 = online[sid]
+            ipv4 = ipv4 or _addresses(online_v4)
+            ipv6 = ipv6 or _addresses(online_v6)
+        parent = "splynx:monitoring:%s" % row.get("access_device")
+        if parent not in nodes:
+            parent = router_parent.get(str(row.get("router_id")))
+        name = name or "service %s" % sid
+        device = Device("splynx_service_%s" % sid, name, row.get("mac") or "", ipv4, ipv6)
+        return Circuit(sid, name, parent, [device], tariff[0], tariff[1], tariff[2], tariff[3],
+                       suspended=blocked)
 
-    snapshot.circuits = mapped(SOURCE, _endpoint("services"), payloads["services"], service)
+    snapshot.circuits = mapped(SOURCE, endpoint_path("services"), payloads["services"], service)
     return snapshot

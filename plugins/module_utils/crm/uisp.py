@@ -17,6 +17,7 @@ SOURCE = "UISP"
 DEFAULT_STRATEGY = "full"
 API = "/nms/api/v2.1"
 ENDPOINTS = {"sites": "/sites", "devices": "/devices?withInterfaces=true", "links": "/data-links"}
+NEVER_EMPTY = ("sites", "devices")
 AP_MODES = ("ap-ptmp", "ap")
 # UCRM service statuses: 2 ended, 5 obsolete, 8 inactive are not shaped; 3 is suspended.
 ENDED_SERVICE = (2, 5, 8)
@@ -36,7 +37,7 @@ def fetch(session, strategy):
     return dict((key, session.request_json("GET", path)) for key, path in ENDPOINTS.items())
 
 
-def _endpoint(key):
+def endpoint_path(key):
     return API + ENDPOINTS[key].split("?", 1)[0]
 
 
@@ -64,39 +65,48 @@ def _addresses(device):
 
 
 def to_snapshot(payloads, settings):
+    """Three passes, one per endpoint, each item mapped as soon as it is decoded."""
     snapshot = Snapshot(SOURCE)
-    endpoints = {}
+    circuits = {}  # endpoint site id -> Circuit (parent resolved at the end)
+    site_parent = {}  # endpoint site id -> its UISP parent site id
 
     def site(row):
         ident = row["identification"]
         sid = text(row["id"])
+        parent = (ident.get("parent") or {}).get("id")
         if text(ident.get("type")) == "endpoint":
             service = (row.get("ucrm") or {}).get("service") or {}
             if service.get("status") in ENDED_SERVICE:
                 snapshot.warnings.append(("endpoint with an ended UCRM service, not shaped",
                                           text(ident.get("name")) or sid))
             else:
-                endpoints[sid] = row
+                circuits[sid] = _circuit(sid, row, service)
+                site_parent[sid] = text(parent)
             return None
-        parent = (ident.get("parent") or {}).get("id")
         location = (row.get("description") or {}).get("location") or {}
         return Node("uisp:site:%s" % sid, text(ident.get("name")) or sid, SITE,
                     "uisp:site:%s" % parent if parent else None,
                     latitude=location.get("latitude"), longitude=location.get("longitude"))
 
-    for node in mapped(SOURCE, _endpoint("sites"), payloads["sites"], site):
+    for node in mapped(SOURCE, endpoint_path("sites"), payloads["sites"], site):
         snapshot.add_node(node)
 
-    devices_at = {}  # endpoint site id -> [device json]
     capacities = {}  # device id -> (down, up)
+    station_ap = {}  # endpoint site id -> AP device id named by its station
 
     def device(row):
         ident = row["identification"]
         did = text(ident["id"])
         site_id = text((ident.get("site") or {}).get("id"))
         capacities[did] = _capacity(row, settings)
-        if site_id in endpoints:
-            devices_at.setdefault(site_id, []).append(row)
+        circuit = circuits.get(site_id)
+        if circuit is not None:
+            v4, v6 = _addresses(row)
+            circuit.devices.append(Device(did, text(ident.get("hostname")) or text(ident.get("name")),
+                                          text(ident.get("mac")), v4, v6))
+            ap = ((row.get("attributes") or {}).get("apDevice") or {}).get("id")
+            if ap:
+                station_ap.setdefault(site_id, text(ap))
             return None
         mode = text((row.get("overview") or {}).get("wirelessMode"))
         if text(ident.get("role")) != "ap" and mode not in AP_MODES:
@@ -105,7 +115,7 @@ def to_snapshot(payloads, settings):
         return Node("uisp:device:%s" % did, text(ident.get("hostname")) or text(ident.get("name")) or did, AP,
                     "uisp:site:%s" % site_id if site_id else None, down, up, ptmp=mode == "ap-ptmp")
 
-    for node in mapped(SOURCE, _endpoint("devices"), payloads["devices"], device):
+    for node in mapped(SOURCE, endpoint_path("devices"), payloads["devices"], device):
         snapshot.add_node(node)
 
     client_ap = {}  # endpoint site id -> AP node id, from data-links
@@ -123,53 +133,45 @@ def to_snapshot(payloads, settings):
         if not site_a or not site_b or site_a == site_b:
             return None
         for client, ap_device in ((site_b, dev_a), (site_a, dev_b)):
-            if client in endpoints and "uisp:device:%s" % ap_device in snapshot.nodes:
+            if client in circuits and "uisp:device:%s" % ap_device in snapshot.nodes:
                 client_ap.setdefault(client, "uisp:device:%s" % ap_device)
-        if site_a in endpoints or site_b in endpoints:
+        if site_a in circuits or site_b in circuits:
             return None
-        if snapshot.nodes.get("uisp:device:%s" % dev_b) is not None and \
-                snapshot.nodes["uisp:device:%s" % dev_b].ptmp:
+        feeder_b = snapshot.nodes.get("uisp:device:%s" % dev_b)
+        if feeder_b is not None and feeder_b.ptmp:
             (site_a, dev_a), (site_b, dev_b) = (site_b, dev_b), (site_a, dev_a)
         caps = [c for c in (capacities.get(dev_a, (None,))[0], capacities.get(dev_b, (None,))[0]) if c]
         feeder = snapshot.nodes.get("uisp:device:%s" % dev_a)
         return Link("uisp:site:%s" % site_a, "uisp:site:%s" % site_b, min(caps) if caps else None,
                     feeder.id if feeder is not None and feeder.ptmp else None)
 
-    snapshot.links = mapped(SOURCE, _endpoint("links"), payloads["links"], link)
+    snapshot.links = mapped(SOURCE, endpoint_path("links"), payloads["links"], link)
 
-    snapshot.circuits = mapped(SOURCE, _endpoint("sites"), list(endpoints.items()),
-                               lambda item: _circuit(item[0], item[1], devices_at.get(item[0], ()),
-                                                     client_ap, snapshot))
+    for sid, circuit in circuits.items():
+        circuit.parent_id = _parent(sid, station_ap, client_ap, site_parent, snapshot.nodes)
+    snapshot.circuits = list(circuits.values())
     return snapshot
 
 
-def _circuit(sid, row, devices, client_ap, snapshot):
+def _parent(sid, station_ap, client_ap, site_parent, nodes):
+    """The station's AP, else the AP a data-link names, else the endpoint's parent site."""
+    ap = "uisp:device:%s" % station_ap.get(sid)
+    if ap in nodes:
+        return ap
+    if sid in client_ap:
+        return client_ap[sid]
+    site = "uisp:site:%s" % site_parent.get(sid)
+    return site if site in nodes else None
+
+
+def _circuit(sid, row, service):
     ident = row["identification"]
     qos = row.get("qos") or {}
-    parent = None
-    for dev in devices:
-        ap = ((dev.get("attributes") or {}).get("apDevice") or {}).get("id")
-        if ap and "uisp:device:%s" % ap in snapshot.nodes:
-            parent = "uisp:device:%s" % ap
-            break
-    if parent is None:
-        parent = client_ap.get(sid)
-    if parent is None:
-        site_parent = (ident.get("parent") or {}).get("id")
-        if site_parent and "uisp:site:%s" % site_parent in snapshot.nodes:
-            parent = "uisp:site:%s" % site_parent
-    circuit_devices = []
-    for dev in devices:
-        d_ident = dev["identification"]
-        v4, v6 = _addresses(dev)
-        circuit_devices.append(Device(text(d_ident["id"]), text(d_ident.get("hostname")) or text(d_ident.get("name")),
-                                      text(d_ident.get("mac")), v4, v6))
     name = text(ident.get("name")) or text(((row.get("ucrm") or {}).get("client") or {}).get("name")) or sid
     return Circuit(
-        sid, name, parent, circuit_devices,
+        sid, name, None, [],
         plan_download=number(qos.get("downloadSpeed")) / 1e6,
         plan_upload=number(qos.get("uploadSpeed")) / 1e6,
         burst_download=number(qos.get("downloadBurstSize")) * 8 / 1000.0,
         burst_upload=number(qos.get("uploadBurstSize")) * 8 / 1000.0,
-        suspended=bool(ident.get("suspended"))
-        or ((row.get("ucrm") or {}).get("service") or {}).get("status") == SUSPENDED_SERVICE)
+        suspended=bool(ident.get("suspended")) or service.get("status") == SUSPENDED_SERVICE)

@@ -53,19 +53,18 @@ def summarize(old_rows, new_rows, old_nodes, new_nodes):
                   "added_names": n_added[:LISTED], "removed_names": n_removed[:LISTED],
                   "changed_names": n_changed[:LISTED]},
     }
-    before, after = [], []
-    for key in n_removed + n_changed:
-        before.append(describe_node(key, old_nodes[key]))
-    for key in n_added + n_changed:
-        after.append(describe_node(key, new_nodes[key]))
-    for key in c_removed + c_changed:
-        before.append(describe_circuit(old_c[key]))
-    for key in c_added + c_changed:
-        after.append(describe_circuit(new_c[key]))
-    return summary, {"before": _clip(sorted(before)), "after": _clip(sorted(after))}
+    before = [describe_node(k, old_nodes[k]) for k in sorted(n_removed + n_changed)[:DIFF_LINES]]
+    after = [describe_node(k, new_nodes[k]) for k in sorted(n_added + n_changed)[:DIFF_LINES]]
+    before += [describe_circuit(old_c[k]) for k in sorted(c_removed + c_changed)[:DIFF_LINES]]
+    after += [describe_circuit(new_c[k]) for k in sorted(c_added + c_changed)[:DIFF_LINES]]
+    total_before = len(n_removed) + len(n_changed) + len(c_removed) + len(c_changed)
+    total_after = len(n_added) + len(n_changed) + len(c_added) + len(c_changed)
+    return summary, {"before": _clip(before, total_before), "after": _clip(after, total_after)}
 
 
-def _clip(lines):
-    if len(lines) > DIFF_LINES:
-        lines = lines[:DIFF_LINES] + ["... and %d more" % (len(lines) - DIFF_LINES)]
+def _clip(lines, total):
+    """At most DIFF_LINES lines (nodes first, then circuits, each sorted), and how many more."""
+    lines = lines[:DIFF_LINES]
+    if total > len(lines):
+        lines.append("... and %d more" % (total - len(lines)))
     return "\n".join(lines) + ("\n" if lines else "")
