@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Copyright: isp.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# make demo: start the lab's CRM emulator on loopback, run playbooks/site.yml against
+# inventories/lab twice (the second run must change nothing), and summarise what was built.
+# `scripts/demo.sh clean` stops what the demo started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+lab="$root/lab-output"
+state="$lab/.demo"
+port=18780
+token=lab-token-not-a-secret
+export PATH="$root/.venv/bin:$PATH" ANSIBLE_CONFIG="$root/ansible.cfg" ANSIBLE_NOCOLOR=1
+
+stop_emulator() {
+    if [[ -f $state/emulator.pid ]]; then
+        kill "$(cat "$state/emulator.pid")" 2>/dev/null || true
+        rm -f "$state/emulator.pid"
+    fi
+}
+
+if [[ ${1:-} == clean ]]; then
+    stop_emulator
+    rm -rf "$lab"
+    echo "demo-clean: emulator stopped, $lab removed"
+    exit 0
+fi
+
+mkdir -p "$state"
+stop_emulator
+rm -f "$state/port"
+python tests/emulators/serve.py --source uisp --port "$port" --port-file "$state/port" \
+    --subscribers 400 --seed 11 --token "$token" --max-seconds 3600 >"$state/emulator.log" 2>&1 &
+echo $! >"$state/emulator.pid"
+for _ in $(seq 100); do [[ -f $state/port ]] && break; sleep 0.1; done
+[[ -f $state/port ]] || { echo "demo: the UISP emulator did not start; see $state/emulator.log" >&2; exit 1; }
+echo "demo: UISP emulator on http://127.0.0.1:$port (400 subscribers, lab token)"
+
+export ISP_OPS_LAB_DIR="$lab" ISP_OPS_LAB_CRM_URL="http://127.0.0.1:$port"
+run() {
+    ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml "$@" | tee "$state/run.log"
+}
+echo "demo: first run"
+run
+echo "demo: second run (must change nothing)"
+run
+changed=$(sed -n 's/.* changed=\([0-9]*\).*/\1/p' "$state/run.log" | head -1)
+if [[ $changed != 0 ]]; then
+    echo "demo: the second run reported changed=$changed; it should be 0" >&2
+    exit 1
+fi
+python scripts/lab_summary.py "$lab"

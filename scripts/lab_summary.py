@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+# Copyright: (c) 2026, isp.ops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Print what the lab built: circuits, nodes, tree depth and where the files and picture are."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+
+
+def depth(tree):
+    return max((1 + depth(node.get("children") or {}) for node in tree.values()), default=0)
+
+
+def count(tree):
+    return sum(1 + count(node.get("children") or {}) for node in tree.values())
+
+
+def main(directory):
+    with open(os.path.join(directory, "ShapedDevices.csv"), newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    with open(os.path.join(directory, "network.json"), encoding="utf-8") as handle:
+        network = json.load(handle)
+    circuits = set(row["Circuit ID"] for row in rows)
+    unparented = set(row["Circuit ID"] for row in rows if not row["Parent Node"])
+    print("")
+    print("isp.ops lab summary")
+    print("  circuits shaped     %d (%d devices, %d without a parent node)" % (len(circuits), len(rows), len(unparented)))
+    print("  nodes               %d (%d at the top level)" % (count(network), len(network)))
+    print("  tree depth          %d node levels + the circuit level" % depth(network))
+    for name in ("ShapedDevices.csv", "network.json", "graph.dot", "graph.svg"):
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            print("  %-19s %s" % (name, path))
+    svg = os.path.join(directory, "graph.svg")
+    if os.path.exists(svg):
+        print("  the topology picture is %s (open it in a browser)" % svg)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "lab-output"))
