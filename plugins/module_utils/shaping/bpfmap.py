@@ -135,7 +135,7 @@ class BpfMap:
         out = []
         prev = None
         nxt = ctypes.create_string_buffer(self.key_size)
-        for _ in range(self.max_entries + 1):  # bounded: a map never holds more
+        for _step in range(self.max_entries + 1):  # bounded: a map never holds more
             if _lib.bpf_map_get_next_key(self.fd, prev, nxt) < 0:
                 if ctypes.get_errno() == 2:
                     break

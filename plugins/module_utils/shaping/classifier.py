@@ -3,8 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Load bpf/classifier.c on one interface and keep its prefix maps in sync.
 
-Plain Python, no Ansible imports. bcc and pyroute2 are imported lazily-safe: importing this
-module never raises; ``missing_requirements()`` says what is absent.
+Plain Python, no Ansible imports. bcc, pyroute2 and libbpf are imported under guards: importing
+this module never raises; ``missing_requirements()`` says what is absent.
 
     with Classifier("to_network", DOWNLOAD, netns="shaper", default_classid=0x10002) as cls:
         cls.attach()                     # "loaded", "replaced" or "reused"
@@ -14,6 +14,10 @@ module never raises; ``missing_requirements()`` says what is absent.
 Maps live pinned in bpffs (see ``Classifier.pin_dir``). A later run whose program is already
 attached with the same source and whose maps are pinned reuses both: it neither compiles nor
 re-attaches, so updating prefixes never detaches the classifier.
+
+Run it in the host's mount namespace and pass ``netns=`` for an interface inside a network
+namespace. Under ``ip netns exec`` /sys is remounted without bpffs, so pins would land in a
+private bpffs and vanish with the process; ``ensure_bpffs()`` refuses that case.
 """
 
 from __future__ import annotations
@@ -77,7 +81,9 @@ def classid(major, minor):
 
 def parse_classid(text):
     """tc notation "major:minor" (both hexadecimal, as tc reads them) to an integer."""
-    major, _, minor = str(text).partition(":")
+    major, sep, minor = str(text).partition(":")
+    if not sep:
+        raise ValueError("class id %r is not major:minor" % (text,))
     return classid(int(major or "0", 16), int(minor or "0", 16))
 
 
@@ -102,13 +108,19 @@ def missing_requirements():
 
 def ensure_bpffs(path=PIN_ROOT):
     """Make sure `path` lies on a bpf filesystem; mount /sys/fs/bpf if nothing is mounted there."""
-    def bpf_mounts():
-        with open("/proc/mounts") as mounts:
-            return [line.split()[1] for line in mounts if line.split()[2] == "bpf"]
-    if any(path == m or path.startswith(m.rstrip("/") + "/") for m in bpf_mounts()):
+    with open("/proc/mounts") as mounts:
+        bpf_mounts = [f[1] for f in (line.split() for line in mounts) if f[2] == "bpf"]
+    if any(path == m or path.startswith(m.rstrip("/") + "/") for m in bpf_mounts):
         return
     if not path.startswith("/sys/fs/bpf/"):
         raise ClassifierError("%s is not on a bpf filesystem" % path)
+    try:
+        private = os.readlink("/proc/self/ns/mnt") != os.readlink("/proc/1/ns/mnt")
+    except OSError:
+        private = False
+    if private:
+        raise ClassifierError("no bpffs at /sys/fs/bpf in this mount namespace (ip netns exec?): "
+                              "pins would not outlive this process; run on the host with netns=")
     subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], check=True, capture_output=True)
 
 
@@ -163,7 +175,7 @@ class Classifier:
         """Name of our filter on the clsact egress hook, or None."""
         try:
             filters = ipr.get_filters(ifindex, parent=0xFFFFFFF3)
-        except Exception:  # no clsact qdisc yet
+        except Exception:  # NetlinkError: no clsact qdisc yet
             return None
         for msg in filters:
             opts = msg.get_attr("TCA_OPTIONS")
@@ -221,6 +233,7 @@ class Classifier:
                 prog = bpf.load_func(b"isp_classify", BPF.SCHED_CLS)
                 if not self._pins_ok():
                     raise ClassifierError("bcc did not pin the maps under %s" % self.pin_dir)
+                self.set_default_classid(self.default_classid)  # before the first packet
                 if not any(q.get_attr("TCA_KIND") == "clsact" for q in ipr.get_qdiscs(ifindex)):
                     ipr.tc("add", "clsact", ifindex)
                 ipr.tc("replace-filter" if current else "add-filter", "bpf", ifindex, ":1",
@@ -228,7 +241,6 @@ class Classifier:
                        direct_action=True, prio=FILTER_PRIO)
             finally:
                 bpf.cleanup()  # the tc filter holds the program, bpffs holds the maps
-        self.set_default_classid(self.default_classid)
         return "replaced" if current else "loaded"
 
     def detach(self, unpin=True):
@@ -328,7 +340,7 @@ class Classifier:
         Default: every circuit index found in the maps, plus 0.
         """
         if circuits is None:
-            circuits = sorted({c for _, c in self.entries().values()} | {0})
+            circuits = sorted({value[1] for value in self.entries().values()} | {0})
         stats = self._map("stats")
         out = {}
         for index in circuits:
