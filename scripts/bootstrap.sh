@@ -26,13 +26,19 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# bcc, kernel headers and iperf3 for the shaper's eBPF classifier and its namespace tests.
+if [[ $(id -u) -eq 0 ]]; then
+    bash scripts/kernel-deps.sh
+fi
+
 if [[ ! -x .venv/bin/python ]]; then
     /usr/bin/python3 -m venv --system-site-packages .venv
 fi
 stamp=.venv/.requirements.sha
 want=$(sha256sum requirements-dev.txt | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt 2>&1 \
+        | { grep -v "^WARNING: Location 'file:" || true; }
     echo "$want" >"$stamp"
 fi
 
