@@ -68,6 +68,9 @@ def shape_circuits(snapshot, tree, settings, report):
     seen_circuits = set()
     for circuit in snapshot.circuits:
         label = _label(circuit)
+        if circuit.id is None or not str(circuit.id).strip():
+            report.add("circuit without an id, not shaped", label)
+            continue
         if circuit.id in seen_circuits:
             report.add("duplicate circuit id, later one dropped", label)
             continue
@@ -76,12 +79,6 @@ def shape_circuits(snapshot, tree, settings, report):
         if parent_node is not None and parent_node.name.lower() in excluded:
             report.add("circuit dropped, its site is excluded", label)
             continue
-        if circuit.suspended:
-            if settings.suspended_strategy == "ignore":
-                report.add("suspended circuit not shaped (suspended_strategy=ignore)", label)
-                continue
-            if settings.suspended_strategy == "none":
-                report.add("suspended circuit shaped at full speed (suspended_strategy=none)", label)
         parent_id = circuit.parent_id
         if exceptions:
             for name in [circuit.name] + [d.name for d in circuit.devices]:
@@ -90,6 +87,15 @@ def shape_circuits(snapshot, tree, settings, report):
                     if parent_id is None:
                         report.add("exception_cpes parent is not a node", "%s -> %s" % (name, exceptions[name]))
                     break
+        if tree.left_out(parent_id):
+            report.add("circuit dropped, its node is outside keep_top_level", label)
+            continue
+        if circuit.suspended:
+            if settings.suspended_strategy == "ignore":
+                report.add("suspended circuit not shaped (suspended_strategy=ignore)", label)
+                continue
+            if settings.suspended_strategy == "none":
+                report.add("suspended circuit shaped at full speed (suspended_strategy=none)", label)
         rates = _rates(circuit, settings, report)
         if rates is None:
             report.add("circuit has no plan speed, not shaped", label)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 from .fileio import read_text
 from .settings import TopologyError
@@ -30,6 +31,8 @@ def _rows(path):
 def _number(path, number, field, value, integer=False):
     try:
         result = int(value) if integer else float(value)
+        if not math.isfinite(result):
+            raise ValueError(value)
     except ValueError:
         raise TopologyError("%s row %d: %s must be a %s, got %r"
                             % (path, number, field, "whole number" if integer else "number", value))

@@ -63,10 +63,10 @@ def parse_exception_cpes(entries):
         return dict((str(k), str(v)) for k, v in entries.items())
     result = {}
     for entry in entries or ():
-        if isinstance(entry, dict) and "cpe" in entry and "parent" in entry:
-            result[str(entry["cpe"])] = str(entry["parent"])
-            continue
-        cpe, sep, parent = str(entry).rpartition(":")
+        if isinstance(entry, dict):
+            cpe, sep, parent = str(entry.get("cpe", "")), ":", str(entry.get("parent", ""))
+        else:
+            cpe, sep, parent = str(entry).rpartition(":")
         if not sep or not cpe.strip() or not parent.strip():
             raise TopologyError("exception_cpes entry %r is not in the form 'cpe:parent'" % (entry,))
         result[cpe.strip()] = parent.strip()

@@ -41,20 +41,23 @@ class Edge(object):
 
 
 class Tree(object):
-    def __init__(self, snapshot, by_id, top, edges, root_id):
+    def __init__(self, snapshot, by_id, top, edges, root_id, dropped=()):
         self.snapshot = snapshot
         self.by_id = by_id  # node id -> TreeNode, for kept nodes only
         self.top = top
         self.edges = edges
         self.root_id = root_id
+        self.dropped = set(dropped)  # node ids left out by keep_top_level
 
-    def resolve(self, node_id):
-        """Nearest kept node at or above `node_id` in the CRM's own hierarchy, or None."""
+    def _nearest(self, node_id):
+        """The kept TreeNode, or the dropped node id, nearest at or above `node_id`, or None."""
         nodes = self.snapshot.nodes
         seen = 0
         while node_id is not None and seen <= len(nodes):
             if node_id == self.root_id:
                 return None
+            if node_id in self.dropped:
+                return node_id
             kept = self.by_id.get(node_id)
             if kept is not None:
                 return kept
@@ -62,6 +65,16 @@ class Tree(object):
             node_id = node.parent_id if node is not None else None
             seen += 1
         return None
+
+    def resolve(self, node_id):
+        """Nearest kept node at or above `node_id` in the CRM's own hierarchy, or None."""
+        found = self._nearest(node_id)
+        return found if isinstance(found, TreeNode) else None
+
+    def left_out(self, node_id):
+        """True when `node_id` lies in a part of the network keep_top_level left out."""
+        found = self._nearest(node_id)
+        return found is not None and not isinstance(found, TreeNode)
 
     def walk(self):
         """Pre-order walk yielding (TreeNode, depth) with depth 1 at the top level."""
@@ -110,10 +123,13 @@ def build_tree(snapshot, settings, report):
     unknown = promoted - set(item.node.name for item in by_id.values())
     for name in sorted(unknown):
         report.add("promote_to_root names an unknown node", name)
+    dropped = set()
     if settings.keep_top_level:
+        dropped = set(by_id)
         top = _keep_only(top, by_id, settings.keep_top_level, report)
+        dropped -= set(by_id)
 
-    tree = Tree(snapshot, by_id, top, edges, root_id)
+    tree = Tree(snapshot, by_id, top, edges, root_id, dropped)
     _unique_names(tree)
     _apply_rates(tree, settings, report)
     return tree
@@ -142,7 +158,7 @@ def _ap_site_parents(snapshot, candidates, root_id):
                 break
             site_id = site.parent_id
             guard += 1
-        if site_id in candidates and site_id != root_id:
+        if site_id in candidates and site_id != root_id and candidates[site_id].kind == SITE:
             parents[site_id] = None
             parents[nid] = site_id
         else:
@@ -201,6 +217,7 @@ def _cheapest_parents(snapshot, settings, candidates, root_id, report):
                 heapq.heappush(heap, (new, order[child], child))
 
     parents = {}
+    stray = []
     for nid, node in candidates.items():
         edge = via.get(nid)
         if edge is not None:
@@ -211,11 +228,27 @@ def _cheapest_parents(snapshot, settings, candidates, root_id, report):
         else:
             report.add("node not connected to root_site, placed at the top level", node.name)
             parents[nid] = node.parent_id if node.parent_id in candidates else None
+            stray.append(nid)
+    _cut_loops(stray, parents)
     if root_id is not None:
         for nid in list(parents):
             if parents[nid] == root_id:
                 parents[nid] = None
     return parents, edges
+
+
+def _cut_loops(stray, parents):
+    """Unreachable nodes keep their CRM parent; a CRM parent loop is cut at its first node."""
+    walked = set()
+    for nid in stray:
+        path = set()
+        current = nid
+        while current is not None and current not in walked and current not in path:
+            path.add(current)
+            current = parents.get(current)
+        if current in path:
+            parents[current] = None
+        walked.update(path)
 
 
 def _keep_only(top, by_id, keep, report):
