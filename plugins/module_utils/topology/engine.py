@@ -11,10 +11,11 @@ from .tree import build_tree
 
 
 class Topology(object):
-    def __init__(self, tree, rows, report):
+    def __init__(self, tree, rows, report, idle_aps=0):
         self.tree = tree
         self.rows = rows
         self.report = report
+        self.idle_aps = idle_aps
 
     def stats(self):
         circuits = set(row.circuit_id for row in self.rows)
@@ -25,6 +26,7 @@ class Topology(object):
             "top_level_nodes": len(self.tree.top),
             "depth": self.tree.depth(),
             "unparented_circuits": len(set(r.circuit_id for r in self.rows if not r.parent_node)),
+            "idle_aps_left_out": self.idle_aps,
         }
 
 
@@ -34,4 +36,5 @@ def build(snapshot, settings):
         report.add(kind, example)
     tree = build_tree(snapshot, settings, report)
     rows = shape_circuits(snapshot, tree, settings, report)
-    return Topology(tree, rows, report)
+    idle = tree.prune_idle_aps(set(row.parent_node for row in rows))
+    return Topology(tree, rows, report, idle)

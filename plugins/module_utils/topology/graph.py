@@ -9,7 +9,9 @@ from .model import AP
 
 
 def _quote(text):
-    return '"%s"' % str(text).replace("\\", "\\\\").replace('"', '\\"')
+    """A DOT string; a newline becomes DOT's line break."""
+    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"%s"' % escaped
 
 
 def render(tree, counts=None):
@@ -25,10 +27,10 @@ def render(tree, counts=None):
     lines.append("  root [label=%s, shape=doubleoctagon, color=darkgreen];" % _quote(root_label))
     for item in tree.items():
         shape, color = ("ellipse", "blue") if item.node.kind == AP else ("box", "red")
-        label = "%s\\n%s/%s Mbps" % (item.name.replace('"', "'"), _num(item.download_mbps), _num(item.upload_mbps))
+        label = "%s\n%s/%s Mbps" % (item.name, _num(item.download_mbps), _num(item.upload_mbps))
         if counts.get(item.name):
-            label += "\\n%d circuits" % counts[item.name]
-        lines.append("  %s [label=\"%s\", shape=%s, color=%s];" % (_quote(item.node.id), label, shape, color))
+            label += "\n%d circuits" % counts[item.name]
+        lines.append("  %s [label=%s, shape=%s, color=%s];" % (_quote(item.node.id), _quote(label), shape, color))
     pairs = {}  # one line per physical link: both directions share it
     for edge in tree.edges:
         if edge.child_id in tree.by_id and (edge.parent_id in tree.by_id or edge.parent_id == tree.root_id):

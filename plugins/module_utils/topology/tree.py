@@ -76,6 +76,18 @@ class Tree(object):
         found = self._nearest(node_id)
         return found is not None and not isinstance(found, TreeNode)
 
+    def prune_idle_aps(self, used_names):
+        """Drop APs with no circuits and no child nodes (backhaul radios, spare sectors): they
+        would only cost a queue class each. Returns how many were dropped."""
+        dropped = 0
+        for item in reversed(list(self.items())):  # children first: an AP of idle APs goes too
+            if item.node.kind == AP and not item.children and item.name not in used_names:
+                siblings = item.parent.children if item.parent is not None else self.top
+                siblings.remove(item)
+                del self.by_id[item.node.id]
+                dropped += 1
+        return dropped
+
     def walk(self):
         """Pre-order walk yielding (TreeNode, depth) with depth 1 at the top level."""
         stack = [(n, 1) for n in reversed(self.top)]
@@ -138,10 +150,13 @@ def build_tree(snapshot, settings, report):
 def _root_id(snapshot, settings, candidates):
     if not settings.root_site:
         return snapshot.root_id if snapshot.root_id in candidates else None
+    if not candidates:
+        return None  # an empty answer is left to the safety valve
     for nid, node in candidates.items():
         if node.name == settings.root_site:
             return nid
-    raise TopologyError("root_site %r is not a site known to %s" % (settings.root_site, snapshot.source))
+    raise TopologyError("root_site %r is not a site known to %s (it returned %d sites and APs)"
+                        % (settings.root_site, snapshot.source, len(candidates)))
 
 
 def _ap_site_parents(snapshot, candidates, root_id):
@@ -211,7 +226,11 @@ def _cheapest_parents(snapshot, settings, candidates, root_id, report):
         for edge in adjacency[nid]:
             new = dist + edge.cost
             child = edge.child_id
-            if child not in done and new < best.get(child, float("inf")):
+            if child in done:
+                continue
+            known = best.get(child, float("inf"))
+            # On a tie the CRM's own parent wins, so equal paths never flap between runs.
+            if new < known or (new == known and edge.parent_id == candidates[child].parent_id):
                 best[child] = new
                 via[child] = edge
                 heapq.heappush(heap, (new, order[child], child))

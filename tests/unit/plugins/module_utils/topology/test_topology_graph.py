@@ -82,5 +82,5 @@ def test_without_root_site_the_root_is_the_shaper(make):
 def test_quotes_in_ids_and_names_are_escaped(make):
     topo = make.build(make.snapshot([make.site('Say "hi"', id='id"1')]), strategy="full")
     text = graph.render(topo.tree)
-    assert '"id\\"1" [label="Say \'hi\'\\n10000/10000 Mbps", shape=box, color=red];' in text
+    assert '"id\\"1" [label="Say \\"hi\\"\\n10000/10000 Mbps", shape=box, color=red];' in text
     assert 'root -> "id\\"1" [style=bold];' in text
