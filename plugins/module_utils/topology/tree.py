@@ -204,11 +204,8 @@ def _cheapest_parents(snapshot, settings, candidates, root_id, report):
         if node.parent_id in candidates:
             connect(node.parent_id, nid, None)
     for link in snapshot.links:
-        a = link.a
-        if settings.use_ptmp_as_parent and link.via_ap in candidates:
-            a = link.via_ap
-        if a in candidates and link.b in candidates and a != link.b:
-            connect(a, link.b, link.capacity_mbps)
+        if link.a in candidates and link.b in candidates and link.a != link.b:
+            connect(link.a, link.b, link.capacity_mbps)
 
     order = dict((nid, i) for i, nid in enumerate(candidates))
     starts = [root_id] if root_id is not None else [
@@ -249,11 +246,29 @@ def _cheapest_parents(snapshot, settings, candidates, root_id, report):
             parents[nid] = node.parent_id if node.parent_id in candidates else None
             stray.append(nid)
     _cut_loops(stray, parents)
+    if settings.use_ptmp_as_parent:
+        _hang_under_ptmp_aps(snapshot, candidates, parents, by_pair, edges)
     if root_id is not None:
         for nid in list(parents):
             if parents[nid] == root_id:
                 parents[nid] = None
     return parents, edges
+
+
+def _hang_under_ptmp_aps(snapshot, candidates, parents, by_pair, edges):
+    """use_ptmp_as_parent: a site whose chosen path arrives over a point-to-multipoint AP's link
+    hangs under that AP rather than beside it. The path choice itself is left as it was."""
+    for link in snapshot.links:
+        ap, site = link.via_ap, link.b
+        if ap not in candidates or site not in candidates or parents.get(site) != link.a:
+            continue
+        parents[site] = ap
+        chosen = by_pair.get((link.a, site))
+        if chosen is not None:
+            chosen.chosen = False
+        edge = Edge(ap, site, chosen.cost if chosen is not None else DEFAULT_HOP_COST, link.capacity_mbps)
+        edge.chosen = True
+        edges.append(edge)
 
 
 def _cut_loops(stray, parents):
