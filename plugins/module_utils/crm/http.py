@@ -13,10 +13,12 @@ import json
 import json.scanner
 import re
 import traceback
+from http.client import responses as HTTP_REASONS
 
 try:
     import requests
     from requests.adapters import HTTPAdapter
+    from urllib3.exceptions import NewConnectionError, TimeoutError as Urllib3Timeout
     from urllib3.util.retry import Retry
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
@@ -69,6 +71,8 @@ class CrmSession(object):
         except requests.exceptions.RetryError as exc:
             raise CrmError(self.source, endpoint, "gave up after retries: %s" % _short(exc))
         except requests.exceptions.ConnectionError as exc:
+            if _timed_out(exc):  # a read timeout after the last retry arrives wrapped in MaxRetryError
+                raise CrmError(self.source, endpoint, "no answer within %s s (timeout)" % self.timeout)
             raise CrmError(self.source, endpoint, "connection failed (%s)" % _short(exc))
         except requests.exceptions.RequestException as exc:
             raise CrmError(self.source, endpoint, "request failed (%s)" % _short(exc))
@@ -86,7 +90,8 @@ def decode_body(source, endpoint, status, content_type, body, expect):
         raise CrmError(source, endpoint, "HTTP %d: the credentials were rejected; check the API key, "
                        "secret or token and its permissions" % status)
     if status >= 400:
-        raise CrmError(source, endpoint, "HTTP %d: %s" % (status, _snippet(body.decode("utf-8", "replace"))))
+        raise CrmError(source, endpoint, "HTTP %d %s: %s" % (status, HTTP_REASONS.get(status, "error"),
+                                                             _snippet(body.decode("utf-8", "replace"))))
     if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
         raise CrmError(source, endpoint, "answered with an HTML page, not JSON (HTTP %d); the URL probably "
                        "points at a login or web page rather than the API" % status)
@@ -189,6 +194,12 @@ def _path_of(url):
     rest = url.split("://", 1)[-1]
     path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
     return path.split("?", 1)[0]
+
+
+def _timed_out(exc):
+    # urllib3 files a refused connection (NewConnectionError) under ConnectTimeoutError too.
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, Urllib3Timeout) and not isinstance(reason, NewConnectionError)
 
 
 def _short(exc):

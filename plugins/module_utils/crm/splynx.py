@@ -160,10 +160,13 @@ def to_snapshot(payloads, settings):
             return None
         ipv4 = _addresses(row.get("ipv4"), row.get("ipv4_route"))
         ipv6 = _addresses(row.get("ipv6"), row.get("ipv6_delegated"))
-        if (not ipv4 or not ipv6) and sid in online:
+        if sid in online and (not row.get("ipv4") or not row.get("ipv6")):
+            # No static address of its own (routes alone do not count): the session has it.
             online_v4, online_v6 = online[sid]
-            ipv4 = ipv4 or _addresses(online_v4)
-            ipv6 = ipv6 or _addresses(online_v6)
+            if not row.get("ipv4"):
+                ipv4 = _addresses(online_v4) + ipv4
+            if not row.get("ipv6"):
+                ipv6 = _addresses(online_v6) + ipv6
         parent = "splynx:monitoring:%s" % row.get("access_device")
         if parent not in nodes:
             parent = router_parent.get(str(row.get("router_id")))
