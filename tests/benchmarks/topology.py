@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2026, isp.ops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -118,7 +117,7 @@ def main():
         with tempfile.TemporaryDirectory() as directory:
             sizes = generate(source, args.subscribers, directory)
             base, mine = [], []
-            for _ in range(args.repeat):
+            for dummy in range(args.repeat):
                 base.append(run_child("baseline", source, directory))
                 mine.append(run_child("module", source, directory))
             best_base = min(r["seconds"] for r in base)

@@ -82,7 +82,7 @@ class SplynxEmulator(EmulatorServer):
         return [path if path != SERVICES else f"{SERVICES}?{ACTIVE_SERVICES_QUERY}" for path in self.routes()]
 
     def is_authorized(self, headers) -> bool:
-        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+        scheme, dummy, token = (headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "basic":
             return False
         try:

@@ -228,8 +228,8 @@ class UispEmulator(EmulatorServer):
             overview, mode, ssid = self._overview(down, up, "sta-ptmp"), "sta-ptmp", f"{ap_site.name} {ap.name}"
             wireless = {"noiseFloor": -90, "dlRatio": None}
         else:
-            identification = self._identification(device_uuid(device.id), f"router-{s.id}-{index}", device.mac,
-                                                   CUSTOMER_ROUTER, "router", site_ref)
+            identification = self._identification(
+                device_uuid(device.id), f"router-{s.id}-{index}", device.mac, CUSTOMER_ROUTER, "router", site_ref)
             ap_ref, overview, mode, ssid, wireless = None, self._overview(None, None, None), "router", None, None
         result = {"identification": identification, "ipAddress": eth[0] if eth else None, "mode": mode,
                   "attributes": {"ssid": ssid, "apDevice": ap_ref}, "overview": overview}

@@ -75,7 +75,7 @@ def playbook():
         command = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory,
                    os.path.join("playbooks", name)] + list(args)
         return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True,
-                              timeout=600, stdin=subprocess.DEVNULL)
+                              timeout=600, stdin=subprocess.DEVNULL, check=False)
 
     return run
 

@@ -27,6 +27,15 @@ except ImportError:
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+MAX_RETRY_AFTER = 30  # seconds; a CRM answering "Retry-After: 3600" must not hang a run
+
+if HAS_REQUESTS:
+    class BoundedRetry(Retry):
+        """urllib3's Retry, honouring Retry-After up to MAX_RETRY_AFTER seconds."""
+
+        def get_retry_after(self, response):
+            seconds = super(BoundedRetry, self).get_retry_after(response)
+            return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
 
 
 class CrmError(Exception):
@@ -50,9 +59,9 @@ class CrmSession(object):
         self.session.auth = auth
         self.session.headers.update({"Accept": "application/json", "User-Agent": "isp.ops crm_topology"})
         self.session.headers.update(headers or {})
-        retry = Retry(total=retries, connect=retries, read=retries, status=retries, other=0,
-                      backoff_factor=backoff, status_forcelist=RETRY_STATUSES, allowed_methods=None,
-                      respect_retry_after_header=True, raise_on_status=False)
+        retry = BoundedRetry(total=retries, connect=retries, read=retries, status=retries, other=0,
+                             backoff_factor=backoff, status_forcelist=RETRY_STATUSES, allowed_methods=None,
+                             respect_retry_after_header=True, raise_on_status=False)
         adapter = HTTPAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -109,8 +118,9 @@ def decode_body(source, endpoint, status, content_type, body, expect):
         raise CrmError(source, endpoint, "answered with invalid JSON, %d bytes, maybe truncated (%s)"
                        % (len(body), exc))
     if expect is not None and not isinstance(data, expect):
-        raise CrmError(source, endpoint, "answered with a JSON %s where a %s was expected"
-                       % (_json_type(data), _json_type(expect())))
+        wanted = _json_type(expect())
+        raise CrmError(source, endpoint, "answered with a JSON %s where %s %s was expected"
+                       % (_json_type(data), "an" if wanted[0] in "aeiou" else "a", wanted))
     return data
 
 

@@ -44,10 +44,16 @@ class CsvError(ValueError):
 
 def format_rate(value):
     """Mbps as LibreQoS writes them: integers bare, fractions with up to two decimals."""
-    value = round(float(value), 2)
-    if value == int(value):
-        return str(int(value))
-    return ("%.2f" % value).rstrip("0")
+    text = _FORMATTED.get(value)
+    if text is None:
+        rounded = round(float(value), 2)
+        text = str(int(rounded)) if rounded == int(rounded) else ("%.2f" % rounded).rstrip("0")
+        if len(_FORMATTED) < 100000:  # plans repeat: a few hundred distinct rates in practice
+            _FORMATTED[value] = text
+    return text
+
+
+_FORMATTED = {}
 
 
 def render(rows, layout="legacy"):
@@ -70,33 +76,40 @@ def _normalise(header):
     return "".join(ch for ch in header.lower() if ch.isalnum())
 
 
+def _positions(fields):
+    """For each DeviceRow field, the column it is read from (None when the file lacks it)."""
+    return [fields.index(name) if name in fields else None for name in DeviceRow._fields]
+
+
+_RATE_POSITIONS = [DeviceRow._fields.index(name) for name in RATE_FIELDS]
+
+
 def parse(text, path="ShapedDevices.csv"):
     """Read rows back; raises CsvError naming the file, row and field of the first problem."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     rows = []
-    fields = None
+    positions = None
+    make = DeviceRow._make
     for number, values in enumerate(reader, 1):
-        if not values or not "".join(values).strip() or values[0].lstrip().startswith("#"):
+        if not values or values[0].lstrip().startswith("#") or not "".join(values).strip():
             continue
-        if fields is None:
+        if positions is None:
             mapped = [_ALIASES.get(_normalise(v)) for v in values]
             if "circuit_id" in mapped:
-                fields = mapped
+                positions = _positions(mapped)
                 continue
-            fields = list(LEGACY_HEADER_FIELDS)
-        record = dict.fromkeys(DeviceRow._fields, "")
-        for field, value in zip(fields, values):
-            if field:
-                record[field] = value.strip()
-        if not record["circuit_id"]:
+            positions = _positions(list(LEGACY_HEADER_FIELDS))
+        width = len(values)
+        record = [values[i].strip() if i is not None and i < width else "" for i in positions]
+        if not record[0]:
             raise CsvError("%s row %d: Circuit ID is empty" % (path, number))
-        for field in RATE_FIELDS:
+        for i in _RATE_POSITIONS:
             try:
-                record[field] = float(record[field])
+                record[i] = float(record[i])
             except ValueError:
                 raise CsvError("%s row %d: %s is not a number: %r"
-                               % (path, number, _header_of(field), record[field]))
-        rows.append(DeviceRow(**record))
+                               % (path, number, _header_of(DeviceRow._fields[i]), record[i]))
+        rows.append(make(record))
     return rows
 
 
