@@ -149,13 +149,15 @@ class JsonArray(object):
             while True:
                 try:
                     item, index = scan(text, index)
+                    char = text[index]
                 except StopIteration:
                     raise self._error(count, "no JSON value at byte %d" % index)
+                except IndexError:
+                    raise self._error(count + 1, "expected ',' or ']' at byte %d, where the text ends" % index)
                 except ValueError as exc:
                     raise self._error(count, exc)
                 yield item
                 count += 1
-                char = text[index:index + 1]
                 if char in _SPACE:
                     index = skip(text, index).end()
                     char = text[index:index + 1]

@@ -78,9 +78,8 @@ def plan_outputs(topology, output_dir, layout="legacy", overwrite_network_json=F
         _warn_missing_parents(plan, topology.rows, old_nodes, net_path)
         new_nodes = old_nodes
 
-    # Compare what the file will hold with what it holds: the layout may leave columns out and
-    # rates are written rounded, so the engine's rows themselves would always look changed.
-    written_rows = shaped_devices.parse(new_csv, csv_path)
+    # Compare what the file will hold with what it holds: the layout may leave columns out.
+    written_rows = shaped_devices.as_written(topology.rows, layout)
     plan.summary, plan.diff = changes.summarize(old_rows, written_rows, old_nodes, new_nodes)
     plan.files.append((csv_path, new_csv, old_csv))
     plan.files.append((net_path, new_net, old_net))

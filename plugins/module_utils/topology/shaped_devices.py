@@ -57,19 +57,38 @@ _FORMATTED = {}
 
 
 def render(rows, layout="legacy"):
+    """The CSV text; the optional 16th column `sqm` is added only when a row sets it."""
     header = LAYOUTS[layout]
-    extended = layout == "extended"
+    with_sqm = any(r.sqm for r in rows)
+    fmt = format_rate
+    if layout == "extended":
+        lines = ((r.circuit_id, r.circuit_name, r.device_id, r.device_name, r.parent_node, r.parent_node_id,
+                  r.anchor_node_id, r.mac, r.ipv4, r.ipv6, fmt(r.download_min), fmt(r.upload_min),
+                  fmt(r.download_max), fmt(r.upload_max), r.comment) for r in rows)
+    else:
+        lines = ((r.circuit_id, r.circuit_name, r.device_id, r.device_name, r.parent_node, r.mac, r.ipv4, r.ipv6,
+                  fmt(r.download_min), fmt(r.upload_min), fmt(r.download_max), fmt(r.upload_max), r.comment)
+                 for r in rows)
+    if with_sqm:
+        header += ("sqm",)
+        lines = (line + (r.sqm,) for line, r in zip(lines, rows))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    for r in rows:
-        values = [r.circuit_id, r.circuit_name, r.device_id, r.device_name, r.parent_node]
-        if extended:
-            values += [r.parent_node_id, r.anchor_node_id]
-        values += [r.mac, r.ipv4, r.ipv6, format_rate(r.download_min), format_rate(r.upload_min),
-                   format_rate(r.download_max), format_rate(r.upload_max), r.comment]
-        writer.writerow(values)
+    writer.writerows(lines)
     return out.getvalue()
+
+
+def as_written(rows, layout="legacy"):
+    """The rows as parse() reads them back from render(rows, layout), without the round trip.
+
+    The engine makes rows canonical (text stripped, rates rounded to 2 decimals); what a
+    layout leaves out is the only difference: the legacy layout has no node id columns.
+    """
+    if layout == "extended":
+        return rows
+    return [r._replace(parent_node_id="", anchor_node_id="") if r.parent_node_id or r.anchor_node_id else r
+            for r in rows]
 
 
 def _normalise(header):

@@ -20,7 +20,7 @@ class TreeNode(object):
 
     def __init__(self, node):
         self.node = node
-        self.name = node.name
+        self.name = node.name.strip() or str(node.id)
         self.parent = None
         self.children = []
         self.download_mbps = None
@@ -262,6 +262,8 @@ def _hang_under_ptmp_aps(snapshot, candidates, parents, by_pair, edges):
         ap, site = link.via_ap, link.b
         if ap not in candidates or site not in candidates or parents.get(site) != link.a:
             continue
+        if _is_below(ap, site, parents):
+            continue  # the AP hangs under this very site: re-hanging would close a loop
         parents[site] = ap
         chosen = by_pair.get((link.a, site))
         if chosen is not None:
@@ -269,6 +271,16 @@ def _hang_under_ptmp_aps(snapshot, candidates, parents, by_pair, edges):
         edge = Edge(ap, site, chosen.cost if chosen is not None else DEFAULT_HOP_COST, link.capacity_mbps)
         edge.chosen = True
         edges.append(edge)
+
+
+def _is_below(node, ancestor, parents):
+    seen = set()
+    while node is not None and node not in seen:
+        if node == ancestor:
+            return True
+        seen.add(node)
+        node = parents.get(node)
+    return False
 
 
 def _cut_loops(stray, parents):
@@ -303,13 +315,13 @@ def _keep_only(top, by_id, keep, report):
 def _unique_names(tree):
     seen = set()
     for item in tree.items():
-        name = item.node.name
+        name = item.name
         if name in seen:
             suffix = str(item.node.id).rsplit(":", 1)[-1]
-            name = "%s (%s)" % (item.node.name, suffix)
+            name = "%s (%s)" % (item.name, suffix)
             counter = 2
             while name in seen:
-                name = "%s (%s-%d)" % (item.node.name, suffix, counter)
+                name = "%s (%s-%d)" % (item.name, suffix, counter)
                 counter += 1
         seen.add(name)
         item.name = name

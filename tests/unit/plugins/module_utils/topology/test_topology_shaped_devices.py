@@ -84,9 +84,15 @@ def test_round_trip_extended_keeps_the_ids():
     assert sd.parse(sd.render(rows, "extended")) == rows
 
 
-def test_legacy_layout_drops_ids_and_sqm():
+def test_legacy_layout_drops_ids_keeps_sqm():
     rows = [row("1", parent_node_id="p:1", anchor_node_id="a:1", sqm="cake")]
-    assert sd.parse(sd.render(rows)) == [row("1")]
+    assert sd.parse(sd.render(rows)) == [row("1", sqm="cake")]
+    assert sd.render(rows).splitlines()[0].endswith(",Comment,sqm")
+    assert sd.as_written(rows) == sd.parse(sd.render(rows))
+
+
+def test_no_sqm_column_unless_a_row_sets_it():
+    assert sd.render(ROWS).splitlines()[0].endswith(",Comment")
 
 
 def test_parse_headerless_legacy_positions_with_optional_sqm():
