@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 here=$(pwd)
 
-apt_packages=(python3-venv python3-pip graphviz iperf3 iproute2 rsync procps)
+apt_packages=(python3-venv python3-pip graphviz iperf3 iproute2 rsync procps shellcheck ethtool)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
