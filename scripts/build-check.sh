@@ -11,7 +11,7 @@ touch "$out/none.cfg"
 trap 'rm -rf "$out"' EXIT
 ansible-galaxy collection build --output-path "$out" . >/dev/null
 ansible-galaxy collection install --offline --force -p "$out/installed" "$out"/isp-ops-*.tar.gz >/dev/null
-modules=$(ls plugins/modules/*.py | xargs -n1 basename | sed 's/\.py$//')
+modules=$(find plugins/modules -name '*.py' -printf '%f\n' | sed 's/\.py$//' | sort)
 for m in $modules; do
     doc=$(ANSIBLE_CONFIG="$out/none.cfg" ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-doc --json "isp.ops.$m")
     python3 - "$m" "$doc" <<'PY'

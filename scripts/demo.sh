@@ -11,7 +11,7 @@ root=$(pwd)
 lab="$root/lab-output"
 state="$lab/.demo"
 port=18780
-token=lab-token-not-a-secret
+token="lab-token-not-a-secret"
 export PATH="$root/.venv/bin:$PATH" ANSIBLE_CONFIG="$root/ansible.cfg" ANSIBLE_NOCOLOR=1
 
 stop_emulator() {
@@ -39,13 +39,13 @@ for _ in $(seq 100); do [[ -f $state/port ]] && break; sleep 0.1; done
 echo "demo: UISP emulator on http://127.0.0.1:$port (400 subscribers, lab token)"
 
 export ISP_OPS_LAB_DIR="$lab" ISP_OPS_LAB_CRM_URL="http://127.0.0.1:$port"
-run() {
-    ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml "$@" | tee "$state/run.log"
+run_site() {
+    ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml | tee "$state/run.log"
 }
 echo "demo: first run"
-run
+run_site
 echo "demo: second run (must change nothing)"
-run
+run_site
 changed=$(sed -n 's/.* changed=\([0-9]*\).*/\1/p' "$state/run.log" | head -1)
 if [[ $changed != 0 ]]; then
     echo "demo: the second run reported changed=$changed; it should be 0" >&2

@@ -21,7 +21,7 @@ source_link=/lib/modules/$kver/source
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # true when apt knows a package of that exact name (needs a fresh package list)
-known() { [[ -n $(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | grep -v '(none)') ]]; }
+known() { apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | grep -qv '(none)'; }
 
 want=()
 for p in python3-bpfcc bpfcc-tools iperf3 iproute2; do
