@@ -40,7 +40,7 @@ echo "demo: UISP emulator on http://127.0.0.1:$port (400 subscribers, lab token)
 
 export ISP_OPS_LAB_DIR="$lab" ISP_OPS_LAB_CRM_URL="http://127.0.0.1:$port"
 run_site() {
-    ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml | tee "$state/run.log"
+    ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml 2>&1 | tee "$state/run.log"
 }
 echo "demo: first run"
 run_site
@@ -51,4 +51,4 @@ if [[ $changed != 0 ]]; then
     echo "demo: the second run reported changed=$changed; it should be 0" >&2
     exit 1
 fi
-python scripts/lab_summary.py "$lab"
+python scripts/lab_summary.py "$lab" "$state/run.log"

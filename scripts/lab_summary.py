@@ -19,7 +19,15 @@ def count(tree):
     return sum(1 + count(node.get("children") or {}) for node in tree.values())
 
 
-def main(directory):
+def warnings_of(log_path):
+    """The warning lines of the last playbook run ('[WARNING]: kind (count): examples')."""
+    if not log_path or not os.path.exists(log_path):
+        return []
+    with open(log_path, encoding="utf-8") as handle:
+        return [line.split("]:", 1)[1].strip() for line in handle if line.startswith("[WARNING]:")]
+
+
+def main(directory, log_path=None):
     with open(os.path.join(directory, "ShapedDevices.csv"), newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     with open(os.path.join(directory, "network.json"), encoding="utf-8") as handle:
@@ -31,6 +39,10 @@ def main(directory):
     print("  circuits shaped     %d (%d devices, %d without a parent node)" % (len(circuits), len(rows), len(unparented)))
     print("  nodes               %d (%d at the top level)" % (count(network), len(network)))
     print("  tree depth          %d node levels + the circuit level" % depth(network))
+    warnings = warnings_of(log_path)
+    print("  warnings            %d kinds" % len(warnings))
+    for line in warnings:
+        print("    - %s" % (line if len(line) < 110 else line[:107] + "..."))
     for name in ("ShapedDevices.csv", "network.json", "graph.dot", "graph.svg"):
         path = os.path.join(directory, name)
         if os.path.exists(path):
@@ -42,4 +54,4 @@ def main(directory):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "lab-output"))
+    sys.exit(main(*(sys.argv[1:] or ["lab-output"])))
