@@ -9,7 +9,15 @@ from .http import CrmError
 
 
 def mapped(source, endpoint, items, mapper):
-    """Call `mapper(item)` for each item; a wrong-shaped item fails naming endpoint and index."""
+    """Call `mapper(item)` for each item; a wrong-shaped item fails naming endpoint and index.
+
+    The common case runs as one comprehension; only when an item is wrong is the list walked
+    again, one item at a time, to name it (the run fails then anyway).
+    """
+    try:
+        return [result for result in map(mapper, items) if result is not None]
+    except (KeyError, TypeError, AttributeError, ValueError):
+        pass
     results = []
     for index, item in enumerate(items):
         try:

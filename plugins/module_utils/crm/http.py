@@ -27,6 +27,9 @@ except ImportError:
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+# A JSON list larger than this (characters) is decoded one item at a time: decoded whole, a
+# 300 MB UISP answer would take several GB of Python objects.
+WHOLE_DECODE_LIMIT = 64 << 20
 MAX_RETRY_AFTER = 30  # seconds; a CRM answering "Retry-After: 3600" must not hang a run
 
 if HAS_REQUESTS:
@@ -137,6 +140,18 @@ class JsonArray(object):
         self.text = text
 
     def __iter__(self):
+        if len(self.text) <= WHOLE_DECODE_LIMIT:
+            return iter(self._decode_whole())
+        return self._decode_items()
+
+    def _decode_whole(self):
+        """json.loads' C loop is the fastest; below the limit its memory is affordable."""
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return list(self._decode_items())  # names the item where the text goes wrong
+
+    def _decode_items(self):
         text = self.text
         scan = _SCAN_ONCE
         skip = _WHITESPACE.match

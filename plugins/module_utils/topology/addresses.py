@@ -43,6 +43,12 @@ def normalize(text):
     fixSubnet does; a real network address keeps its prefix ("100.64.8.0/29").
     """
     text = text.strip()
+    if _DOTTED_QUAD(text) is not None:  # the common case: a bare IPv4 address
+        try:
+            socket.inet_aton(text)
+            return 4, text
+        except OSError:
+            raise ValueError("%r is not an IPv4 address" % text)
     address, slash, prefix = text.partition("/")
     if ":" in address:
         version, bits = 6, 128

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from ansible_collections.isp.ops.plugins.module_utils.crm import http
 from ansible_collections.isp.ops.plugins.module_utils.crm import splynx as splynx_client
 from ansible_collections.isp.ops.plugins.module_utils.crm.http import CrmError, CrmSession, JsonArray, decode_body
 from tests.emulators.httpbase import FAULT_KINDS
@@ -279,9 +280,15 @@ def test_invalid_arrays_raise_crm_error_naming_the_endpoint(text, count, words):
         json.loads(text)  # the same verdict as the json module
 
 
-def test_items_before_a_syntax_error_are_still_yielded():
+def test_items_before_a_syntax_error_are_still_yielded(monkeypatch):
+    monkeypatch.setattr(http, "WHOLE_DECODE_LIMIT", 0)  # a list too large to decode at once
     items = iter(array('[{"a": 1}, {"b": 2}, {"c": '))
     assert next(items) == {"a": 1}
     assert next(items) == {"b": 2}
     with pytest.raises(CrmError, match="after 2 items"):
         next(items)
+
+
+def test_a_small_list_with_a_syntax_error_names_the_item():
+    with pytest.raises(CrmError, match="after 2 items"):
+        list(array('[{"a": 1}, {"b": 2}, {"c": '))
