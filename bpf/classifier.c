@@ -131,6 +131,15 @@ static __always_inline struct isp_circuit *isp_lookup(struct __sk_buff *skb)
     return NULL;            /* ARP, LLDP, ...: default class */
 }
 
+/* Under an mq root each transmit queue has its own HTB, whose handle is the major of the
+ * classes in it: the packet must leave through queue major-1. A queue_mapping written here is
+ * read back by the kernel's queue selection as a recorded receive queue (value - 1), so writing
+ * the major selects queue major-1 when the device has no XPS map (the shaper clears XPS). */
+static __always_inline void isp_steer(struct __sk_buff *skb, u32 classid)
+{
+    skb->queue_mapping = classid >> 16;
+}
+
 int isp_classify(struct __sk_buff *skb)
 {
     struct isp_circuit *hit = isp_lookup(skb);
@@ -138,6 +147,7 @@ int isp_classify(struct __sk_buff *skb)
 
     if (hit) {
         skb->priority = hit->classid;
+        isp_steer(skb, hit->classid);
         if (hit->circuit > 0 && hit->circuit < ISP_MAX_CIRCUITS)
             isp_count(hit->circuit, skb);
         return TC_ACT_OK;
@@ -146,6 +156,8 @@ int isp_classify(struct __sk_buff *skb)
     u32 *dflt = isp_default.lookup(&zero);
 
     skb->priority = dflt ? *dflt : 0;
+    if (dflt)
+        isp_steer(skb, *dflt);
     isp_count(0, skb);
     return TC_ACT_OK;
 }
