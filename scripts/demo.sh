@@ -23,8 +23,9 @@ stop_emulator() {
 
 if [[ ${1:-} == clean ]]; then
     stop_emulator
+    python scripts/lab_network.py down --prefix isplab
     rm -rf "$lab"
-    echo "demo-clean: emulator stopped, $lab removed"
+    echo "demo-clean: emulator stopped, lab namespaces and $lab removed"
     exit 0
 fi
 
@@ -38,12 +39,17 @@ for _ in $(seq 100); do [[ -f $state/port ]] && break; sleep 0.1; done
 [[ -f $state/port ]] || { echo "demo: the UISP emulator did not start; see $state/emulator.log" >&2; exit 1; }
 echo "demo: UISP emulator on http://127.0.0.1:$port (400 subscribers, lab token)"
 
+python scripts/lab_network.py up --prefix isplab --subscribers 3
+
 export ISP_OPS_LAB_DIR="$lab" ISP_OPS_LAB_CRM_URL="http://127.0.0.1:$port"
 run_site() {
     ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml 2>&1 | tee "$state/run.log"
 }
 echo "demo: first run"
 run_site
+# Three subscriber namespaces take the addresses of three real circuits of the CRM.
+python scripts/lab_network.py adopt --prefix isplab --subscribers 3 --csv "$lab/ShapedDevices.csv" \
+    --out "$state/subscribers.json"
 echo "demo: second run (must change nothing)"
 run_site
 changed=$(sed -n 's/.* changed=\([0-9]*\).*/\1/p' "$state/run.log" | head -1)
@@ -51,4 +57,6 @@ if [[ $changed != 0 ]]; then
     echo "demo: the second run reported changed=$changed; it should be 0" >&2
     exit 1
 fi
-python scripts/lab_summary.py "$lab" "$state/run.log"
+address=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["address"])' "$state/subscribers.json")
+python scripts/lab_network.py measure --prefix isplab --subscriber 1 --address "$address" >"$state/measure.json"
+python scripts/lab_summary.py "$lab" "$state/run.log" "$state"

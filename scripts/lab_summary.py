@@ -27,7 +27,19 @@ def warnings_of(log_path):
         return [line.split("]:", 1)[1].strip() for line in handle if line.startswith("[WARNING]:")]
 
 
-def main(directory, log_path=None):
+def measured(state_dir):
+    """The demo's iperf3 measurement of subscriber 1 and the circuit it took over."""
+    try:
+        with open(os.path.join(state_dir, "subscribers.json"), encoding="utf-8") as handle:
+            circuit = json.load(handle)[0]
+        with open(os.path.join(state_dir, "measure.json"), encoding="utf-8") as handle:
+            rate = json.load(handle)
+    except (OSError, ValueError, IndexError):
+        return None
+    return circuit, rate
+
+
+def main(directory, log_path=None, state_dir=None):
     with open(os.path.join(directory, "ShapedDevices.csv"), newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     with open(os.path.join(directory, "network.json"), encoding="utf-8") as handle:
@@ -39,6 +51,12 @@ def main(directory, log_path=None):
     print("  circuits shaped     %d (%d devices, %d without a parent node)" % (len(circuits), len(rows), len(unparented)))
     print("  nodes               %d (%d at the top level)" % (count(network), len(network)))
     print("  tree depth          %d node levels + the circuit level" % depth(network))
+    found = measured(state_dir) if state_dir else None
+    if found:
+        circuit, rate = found
+        print("  measured            %.1f Mbit/s download for circuit %s %r (%s, max %s Mbit/s) through the bridge"
+              % (rate["download_mbps"], circuit["circuit"], circuit["name"], circuit["address"],
+                 circuit["download_max_mbps"]))
     warnings = warnings_of(log_path)
     print("  warnings            %d kinds" % len(warnings))
     for line in warnings:

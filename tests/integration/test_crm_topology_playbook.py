@@ -26,7 +26,7 @@ def test_uisp_end_to_end(emulator, playbook, recap, tmp_path):
     out.mkdir()
     extra = ["-e", "crm_url=%s" % crm.url, "-e", "crm_token=%s" % TOKEN, "-e", "shaper_data_dir=%s" % out]
 
-    first = playbook("shapers.yml", *extra)
+    first = playbook("shapers.yml", *extra, "--tags", "crm")
     assert first.returncode == 0, first.stdout[-3000:]
     assert recap(first.stdout)["changed"] == 1
     network = json.loads((out / "network.json").read_text())
@@ -35,20 +35,20 @@ def test_uisp_end_to_end(emulator, playbook, recap, tmp_path):
     assert "Site 3" not in _find(network, "Site 1")["children"]
     assert (out / "graph.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
 
-    second = playbook("shapers.yml", *extra, "-vvv")
+    second = playbook("shapers.yml", *extra, "--tags", "crm", "-vvv")
     assert second.returncode == 0, second.stdout[-3000:]
     assert recap(second.stdout)["changed"] == 0
     assert TOKEN not in second.stdout + second.stderr
 
     before = files(out)
-    check = playbook("shapers.yml", *extra, "-e", "crm_suspended_strategy=ignore", "--check", "--diff")
+    check = playbook("shapers.yml", *extra, "--tags", "crm", "-e", "crm_suspended_strategy=ignore", "--check", "--diff")
     assert check.returncode == 0, check.stdout[-3000:]
     assert recap(check.stdout)["changed"] == 1
     assert "-circuit " in check.stdout and "+circuit " not in check.stdout
     assert files(out) == before
 
     crm.control("POST", "/_emulator/faults", {"path": "/nms/api/v2.1/devices", "kind": "500"})
-    failed = playbook("shapers.yml", *extra, "-e", "crm_retries=0")
+    failed = playbook("shapers.yml", *extra, "--tags", "crm", "-e", "crm_retries=0")
     assert failed.returncode == 2
     assert "UISP /nms/api/v2.1/devices: HTTP 500" in failed.stdout
     assert files(out) == before
@@ -62,13 +62,13 @@ def test_splynx_end_to_end(emulator, playbook, recap, tmp_path):
     extra = ["-e", "crm_source=splynx", "-e", "crm_url=%s" % crm.url, "-e", "crm_api_key=lab",
              "-e", "crm_api_secret=%s" % SECRET, "-e", "crm_strategy=ap_site", "-e", "crm_root_site=''",
              "-e", "crm_route_overrides=''", "-e", "shaper_data_dir=%s" % out]
-    first = playbook("shapers.yml", *extra, "-vvv")
+    first = playbook("shapers.yml", *extra, "--tags", "crm", "-vvv")
     assert first.returncode == 0, first.stdout[-3000:]
     assert recap(first.stdout)["changed"] == 1
     header = (out / "ShapedDevices.csv").read_text().splitlines()[0]
     assert header.startswith("Circuit ID,Circuit Name,Device ID")
     assert SECRET not in first.stdout + first.stderr
-    again = playbook("shapers.yml", *extra)
+    again = playbook("shapers.yml", *extra, "--tags", "crm")
     assert recap(again.stdout)["changed"] == 0
 
 
