@@ -101,7 +101,7 @@ def down(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("command", choices=("up", "adopt", "measure", "down"))
     parser.add_argument("--prefix", default="isplab")
     parser.add_argument("--subscribers", type=int, default=3)

@@ -52,8 +52,8 @@ def main(directory, log_path=None, state_dir=None):
     print("  nodes               %d (%d at the top level)" % (count(network), len(network)))
     print("  tree depth          %d node levels + the circuit level" % depth(network))
     found = measured(state_dir) if state_dir else None
-    if found:
-        circuit, rate = found
+    if found is not None:
+        circuit, rate = found[0], found[1]
         print("  measured            %.1f Mbit/s download for circuit %s %r (%s, max %s Mbit/s) through the bridge"
               % (rate["download_mbps"], circuit["circuit"], circuit["name"], circuit["address"],
                  circuit["download_max_mbps"]))

@@ -185,8 +185,8 @@ def main():
     plan = result.plan
     output = dict(
         changed=result.changed, summary=result.summary(), circuits=items["circuits"], nodes=items["nodes"],
-        stats=dict(circuits=len(plan.circuit_index), nodes=sum(1 for c in plan.download.classes.values()
-                                                              if c.kind == "node"),
+        stats=dict(circuits=len(plan.circuit_index),
+                   nodes=sum(1 for c in plan.download.classes.values() if c.kind == "node"),
                    classes_per_direction=len(plan.download.classes), prefixes=len(plan.prefixes),
                    queues=plan.download.queues))
     if module._diff:

@@ -1,7 +1,8 @@
 # Copyright: (c) 2026, isp.ops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""`isp-ops-shaper apply --config /etc/isp-ops/shaper.json`: what the shaper role runs at boot
+"""`main(["apply", "--config", "/etc/isp-ops/shaper.json"])`, with the collection's module_utils
+importable as `ispops_utils` (see the shaper role's systemd unit): what the role runs at boot
 (and the crm_sync timer after each import), with no Ansible controller on the box.
 
 It does what isp.ops.shaper_bridge and isp.ops.shaper_queues do, from the same code, and logs
@@ -84,7 +85,7 @@ def apply(config_path, check=False):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="isp-ops-shaper", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="isp-ops-shaper", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("command", choices=("apply", "check"))
     parser.add_argument("--config", default="/etc/isp-ops/shaper.json")
     args = parser.parse_args(argv)
