@@ -16,7 +16,10 @@ export PATH="$root/.venv/bin:$PATH" ANSIBLE_CONFIG="$root/ansible.cfg" ANSIBLE_N
 
 stop_emulator() {
     if [[ -f $state/emulator.pid ]]; then
-        kill "$(cat "$state/emulator.pid")" 2>/dev/null || true
+        local pid
+        pid=$(cat "$state/emulator.pid")
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         rm -f "$state/emulator.pid"
     fi
 }
