@@ -35,7 +35,7 @@ from .tc_netlink import (HAS_PYROUTE2, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, 
 from .tc_state import read_state
 
 __all__ = ["HAS_PYROUTE2", "PYROUTE2_IMPORT_ERROR", "DEFAULT_LOCK", "ApplyResult", "Change", "ChangeSet",
-           "TcApplyError", "TcError", "TcLock", "TcLockTimeout", "apply", "diff", "read_state", "sync"]
+           "TcApplyError", "TcError", "TcLock", "TcLockTimeout", "apply", "diff", "read_state", "restore", "sync"]
 
 DEFAULT_LOCK = "/run/isp-ops/tc.lock"
 DEFAULT_LOCK_TIMEOUT = 60.0
@@ -226,18 +226,18 @@ def _failure_message(changeset, failures, total, undone, undo_errors):
     return text + " [%d change(s) planned]" % total
 
 
-def _revert(sock, changeset, applied):
+def _revert(sock, changeset, applied, window=WINDOW):
     """Undo the applied changes; returns the errors of the undo requests."""
     if changeset.rebuild:
         requests = restore_requests(changeset.ifindex, changeset.current)
-        failed = sock.transact(requests, stop_on_error=False)[1]
+        failed = sock.transact(requests, window, stop_on_error=False)[1]
         # the first request removes our half-built root; it may legitimately be gone already
         failed.pop(0, None)
     else:
         requests = []
         for change in reversed(applied):
             requests += undo_requests(changeset.ifindex, change)
-        failed = sock.transact(requests, stop_on_error=False)[1]
+        failed = sock.transact(requests, window, stop_on_error=False)[1]
     return [str(error) for index, error in sorted(failed.items())]
 
 
@@ -272,6 +272,24 @@ def apply(changes, netns=None, lock_path=DEFAULT_LOCK, lock_timeout=DEFAULT_LOCK
             with open_socket(netns) as own:
                 sent = _run(own, changes, window)
     return ApplyResult(changes, sent, time.monotonic() - started)
+
+
+def restore(changes, netns=None, lock_path=None, lock_timeout=DEFAULT_LOCK_TIMEOUT, window=WINDOW):
+    """Put back the tree a fully applied ChangeSet was computed from (e.g. the download side
+    after the upload side failed): its undo requests in reverse order, or the snapshot after a
+    rebuild. Returns the number of requests; raises TcError naming what could not be put back.
+    lock_path None (the default here): the caller holds the lock."""
+    if not changes.changes:
+        return 0
+    netns = netns if netns is not None else changes.netns
+    with TcLock(lock_path, lock_timeout) if lock_path else _NoLock():
+        with open_socket(netns) as sock:
+            before = sock.sent
+            errors = _revert(sock, changes, changes.changes, window)
+            sent = sock.sent - before
+    if errors:
+        raise TcError("restoring %s left %d request(s) undone, first: %s" % (_where(changes), len(errors), errors[0]))
+    return sent
 
 
 def sync(interface_plan, netns=None, lock_path=DEFAULT_LOCK, lock_timeout=DEFAULT_LOCK_TIMEOUT, check=False,
