@@ -40,6 +40,8 @@ test: venv unit integration sanity lint build-check
 
 bench: venv
 	$(PY) tests/benchmarks/topology.py
+	$(PY) tests/benchmarks/shaper_apply.py
+	$(PY) tests/benchmarks/shaper_throughput.py
 
 demo: venv
 	bash scripts/demo.sh
