@@ -192,7 +192,9 @@ def _map_changes(current, wanted):
 
 def _current_maps(classifier):
     try:
-        return dict((str(k), tuple(v)) for k, v in classifier.entries().items())
+        # keyed as the planner writes prefixes: a single host bare ("100.64.1.1"), not "/32"
+        return dict((str(k.network_address) if k.prefixlen == k.max_prefixlen else str(k), tuple(v))
+                    for k, v in classifier.entries().items())
     except Exception:  # pylint: disable=broad-except
         return {}  # no pinned maps yet: everything is to be added
 
