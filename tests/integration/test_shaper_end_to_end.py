@@ -679,9 +679,7 @@ def test_changes_under_a_live_udp_stream(shaper):
         print("\napply under load took %.2f s: %s; UDP through circuit 102: %s"
               % (took, result.get("circuits"), dict((d, (s["packets"], s["lost_packets"])) for d, s in sums.items())))
         assert result.get("failed") is not True, result
-        # 214's class id is free in this run and 215 takes it, so the kernel sees one class
-        # changed (moved to 215's parent), and the module reports 215 as changed and 214 not at
-        # all: see test_add_and_remove_in_one_run_are_reported (a known bug, xfail)
+        # 214 leaves and 215 arrives in this run: 215 gets a new class id, never 214's
         reported = result["circuits"]
         assert set(["103", "205"]) <= set(reported["changed"]), reported
         assert set(reported["added"] + reported["changed"]) == set(["103", "205", "215"]), reported
@@ -710,13 +708,9 @@ def test_changes_under_a_live_udp_stream(shaper):
         assert restored.get("failed") is not True, restored
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in shaping/shaper.py RunResult.per_item() and diff(): when a circuit is removed and another "
-    "added in the same run, the planner gives the new one the freed class id, the diff names the "
-    "change only by the new key, so the result says circuits changed=[new] and never removed=[old]"))
 def test_add_and_remove_in_one_run_are_reported(shaper):
     """`circuits` names a removed circuit as removed and an added one as added, also when both
-    happen in one run (the planner then reuses the removed circuit's class id for the new one)."""
+    happen in one run (the planner keeps the removed circuit's class id out of this run)."""
     old, new = filler_circuits(2, first=301)
     new = new._replace(parent=old.parent)
     try:

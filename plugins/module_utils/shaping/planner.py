@@ -170,7 +170,21 @@ def _sticky_queue(key, members, saved, queues):
 
 
 def _allocate(wanted, saved):
-    """key -> classid; saved ids first (same major, minor free), then the lowest free minors."""
+    """key -> classid; saved ids first (same major, minor free), then the lowest free minors.
+
+    Ids of keys that leave in this run are not handed to new keys in the same run (unless a
+    queue would otherwise run out): the kernel would see one class change instead of one
+    removed and one added, and the new circuit would inherit the old one's counters.
+    """
+    wanted_keys = set(key for key, major in wanted)
+    retiring = set(tuple(old) for key, old in saved.items() if key not in wanted_keys and old is not None)
+    try:
+        return _allocate_avoiding(wanted, saved, retiring)
+    except ShapingInputError:
+        return _allocate_avoiding(wanted, saved, set())
+
+
+def _allocate_avoiding(wanted, saved, retiring):
     ids, used = {}, set()
     for key, major in wanted:
         old = saved.get(key)
@@ -182,7 +196,7 @@ def _allocate(wanted, saved):
         if key in ids:
             continue
         minor = cursor.get(major, FIRST_MINOR)
-        while (major, minor) in used:
+        while (major, minor) in used or (major, minor) in retiring:
             minor += 1
         if minor > MAX_MINOR:
             raise ShapingInputError("queue %d needs more classes than 16-bit minors allow (at most %d per queue)"
@@ -194,8 +208,11 @@ def _allocate(wanted, saved):
 
 
 def _allocate_indexes(circuits, saved):
-    """circuit id -> counter slot from 1: kept when free, else the lowest free."""
-    index, used = {}, set()
+    """circuit id -> counter slot from 1: kept when free, else the lowest free that no circuit
+    leaving in this run held (its counters must not carry over to a newcomer)."""
+    index = {}
+    staying = set(circuits)
+    used = set(old for cid, old in saved.items() if cid not in staying)
     for cid in circuits:
         old = saved.get(cid)
         if old is not None and old not in used:

@@ -81,9 +81,9 @@ class RunResult(object):
         before, after = [], []
         for direction, changes in sorted(self.changesets.items()):
             for change in changes:
-                if change.old is not None and hasattr(change.old, "params"):
+                if hasattr(change.old, "rate"):  # a class, not a leaf qdisc or the root
                     before.append("%s %s" % (direction, _describe(change.classid, change.label, change.old)))
-                if change.new is not None and hasattr(change.new, "params"):
+                if hasattr(change.new, "rate"):
                     after.append("%s %s" % (direction, _describe(change.classid, change.label, change.new)))
         return {"before": _clip(before, limit), "after": _clip(after, limit)}
 
