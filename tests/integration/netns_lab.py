@@ -43,6 +43,29 @@ class LabError(RuntimeError):
     pass
 
 
+def skip_reason(tools=("ip", "tc", "iperf3", "ss"), classifier=False):
+    """Why a namespace test cannot run on this machine, or None."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, bridges, tc, bpf)"
+    from ansible_collections.isp.ops.plugins.module_utils.shaping import classifier as cm
+    if not cm.HAS_PYROUTE2:
+        return "pyroute2 is missing: %s" % cm.PYROUTE2_IMPORT_ERROR
+    missing = cm.missing_requirements() if classifier else []
+    if missing:
+        return "the classifier needs %s; run scripts/kernel-deps.sh" % "; ".join(missing)
+    absent = [tool for tool in tools if not shutil.which(tool)]
+    if absent:
+        return "missing tools: %s" % ", ".join(absent)
+    return None
+
+
+def netns_marks(**requirements):
+    """pytestmark for a namespace test module: marked netns, skipped with the reason if needed."""
+    import pytest
+    reason = skip_reason(**requirements)
+    return [pytest.mark.netns] + ([pytest.mark.skip(reason=reason)] if reason else [])
+
+
 def run(args, timeout=CMD_TIMEOUT, check=True, ns=None):
     """Run an argument list (inside `ns` if given); return CompletedProcess with text output."""
     if ns:

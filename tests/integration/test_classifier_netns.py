@@ -28,45 +28,19 @@ with iperf3 -C where available): with cubic the two-way loss is larger (50 Mbit 
 from __future__ import annotations
 
 import collections
-import os
 import re
-import shutil
 import socket
 import statistics
 import struct
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-for path in (str(ROOT), str(Path(__file__).resolve().parent)):
-    if path not in sys.path:
-        sys.path.insert(0, path)
-
-import netns_lab as nl  # noqa: E402
-
-try:
-    from ansible_collections.isp.ops.plugins.module_utils.shaping import classifier as cm
-except ImportError:  # no .venv/collections yet (scripts/bootstrap.sh makes it)
-    from plugins.module_utils.shaping import classifier as cm
+import netns_lab as nl
+from ansible_collections.isp.ops.plugins.module_utils.shaping import classifier as cm
 
 
-def _skip_reason():
-    if os.geteuid() != 0:
-        return "needs root (network namespaces, tc, bpf)"
-    missing = cm.missing_requirements()
-    if missing:
-        return "missing %s; run scripts/kernel-deps.sh" % "; ".join(missing)
-    tools = [t for t in ("ip", "tc", "iperf3", "ss") if not shutil.which(t)]
-    if tools:
-        return "missing tools: %s" % ", ".join(tools)
-    return None
-
-
-SKIP = _skip_reason()
-pytestmark = [pytest.mark.netns] + ([pytest.mark.skip(reason=SKIP)] if SKIP else [])
+pytestmark = nl.netns_marks(classifier=True)
 
 DEFAULT_CLASS = "1:2"
 CIRCUITS = {1: ("1:10", 20), 2: ("1:11", 50)}   # circuit index: (class, Mbit/s both ways)

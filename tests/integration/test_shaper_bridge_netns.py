@@ -18,63 +18,23 @@ Needs root, iproute2 and iperf3; ethtool for the offload checks (skipped without
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
-ROOT = Path(__file__).resolve().parents[2]
-for path in (str(ROOT), str(Path(__file__).resolve().parent)):
-    if path not in sys.path:
-        sys.path.insert(0, path)
-
-import netns_lab as nl  # noqa: E402
-
-try:
-    from ansible_collections.isp.ops.plugins.modules import shaper_bridge, shaper_stats
-    from ansible_collections.isp.ops.plugins.module_utils.shaping import bridge as bm
-    from ansible_collections.isp.ops.plugins.module_utils.shaping import classifier as cm
-except ImportError:  # no .venv/collections yet (scripts/bootstrap.sh makes it)
-    from plugins.modules import shaper_bridge, shaper_stats
-    from plugins.module_utils.shaping import bridge as bm
-    from plugins.module_utils.shaping import classifier as cm
+import netns_lab as nl
+from ansible_collections.isp.ops.plugins.modules import shaper_bridge, shaper_stats
+from ansible_collections.isp.ops.plugins.module_utils.shaping import bridge as bm
+from ansible_collections.isp.ops.plugins.module_utils.shaping import classifier as cm
 
 
-def _skip_reason():
-    if os.geteuid() != 0:
-        return "needs root (network namespaces, bridges, tc)"
-    if not bm.HAS_PYROUTE2:
-        return "pyroute2 is missing: %s" % bm.PYROUTE2_IMPORT_ERROR
-    tools = [t for t in ("ip", "tc", "iperf3", "ss") if not shutil.which(t)]
-    if tools:
-        return "missing tools: %s" % ", ".join(tools)
-    return None
-
-
-SKIP = _skip_reason()
-pytestmark = [pytest.mark.netns] + ([pytest.mark.skip(reason=SKIP)] if SKIP else [])
+pytestmark = nl.netns_marks()
 HAS_ETHTOOL = bool(shutil.which("ethtool"))
 needs_ethtool = pytest.mark.skipif(not HAS_ETHTOOL, reason="ethtool is not installed (apt-get install ethtool)")
 OFFLOADS = "off" if HAS_ETHTOOL else "keep"
 BRIDGE = "br-shaper"
-
-
-@pytest.fixture
-def run_module(capsys):
-    """main() in-process, as Ansible runs it (same as tests/unit/plugins/modules/conftest.py)."""
-    def run(main, args, check_mode=False, diff=False):
-        args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-        with patch_module_args(args):
-            with pytest.raises(SystemExit):
-                main()
-        return json.loads(capsys.readouterr().out)
-
-    return run
 
 
 def link(ns, name):
@@ -300,8 +260,6 @@ def build_htb(lab, dev, match):
 
 @pytest.fixture(scope="module")
 def lab():
-    if SKIP:
-        pytest.skip(SKIP)
     nl.cleanup_stale(min_age=900)
     with nl.NetnsLab(subscribers=2) as built:
         build_htb(built, built.to_network, "dst")

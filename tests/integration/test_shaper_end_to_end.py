@@ -53,56 +53,27 @@ ethtool; about 30 s on a 2-core VM (a minute when load tests are retried).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 from collections import namedtuple
-from pathlib import Path
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
-ROOT = Path(__file__).resolve().parents[2]
-for path in (str(ROOT), str(Path(__file__).resolve().parent)):
-    if path not in sys.path:
-        sys.path.insert(0, path)
-
-import netns_lab as nl  # noqa: E402
-
-try:
-    from ansible_collections.isp.ops.plugins.modules import shaper_bridge, shaper_queues, shaper_stats
-    from ansible_collections.isp.ops.plugins.module_utils.shaping import classifier as cm
-    from ansible_collections.isp.ops.plugins.module_utils.shaping import spec, tc_netlink, tc_state
-except ImportError:  # no .venv/collections yet (scripts/bootstrap.sh makes it)
-    from plugins.modules import shaper_bridge, shaper_queues, shaper_stats
-    from plugins.module_utils.shaping import classifier as cm
-    from plugins.module_utils.shaping import spec, tc_netlink, tc_state
+import netns_lab as nl
+from ansible_collections.isp.ops.plugins.modules import shaper_bridge, shaper_queues, shaper_stats
+from ansible_collections.isp.ops.plugins.module_utils.shaping import classifier as cm
+from ansible_collections.isp.ops.plugins.module_utils.shaping import spec, tc_netlink, tc_state
+from tests.module_runner import run_module, warnings_of
 
 
-def _skip_reason():
-    if os.geteuid() != 0:
-        return "needs root (network namespaces, bridges, tc, bpf)"
-    if not tc_netlink.HAS_PYROUTE2:
-        return "pyroute2 is missing: %s" % tc_netlink.PYROUTE2_IMPORT_ERROR
-    missing = cm.missing_requirements()
-    if missing:
-        return "the classifier needs %s; run scripts/kernel-deps.sh" % "; ".join(missing)
-    tools = [t for t in ("ip", "tc", "iperf3", "ss", "ethtool") if not shutil.which(t)]
-    if tools:
-        return "missing tools: %s" % ", ".join(tools)
-    return None
-
-
-SKIP = _skip_reason()
-pytestmark = [pytest.mark.netns] + ([pytest.mark.skip(reason=SKIP)] if SKIP else [])
+pytestmark = nl.netns_marks(tools=("ip", "tc", "iperf3", "ss", "ethtool"), classifier=True)
 
 MBIT = 1000000
 LINK_MBPS = 1000
@@ -147,21 +118,6 @@ CONGESTION = _congestion()
 
 
 # -- running modules in-process ----------------------------------------------------------------
-def run_module(main, args, check_mode=False, diff=False):
-    """main() in-process as Ansible runs it; returns the module's JSON result."""
-    out = io.StringIO()
-    with patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)):
-        with contextlib.redirect_stdout(out):
-            with pytest.raises(SystemExit):
-                main()
-    return json.loads(out.getvalue())
-
-
-def warnings_of(result):
-    return [w["event"]["msg"] if isinstance(w, dict) and "event" in w else str(w)
-            for w in result.get("warnings", [])]
-
-
 # -- inputs ------------------------------------------------------------------------------------
 def base_circuits(lab):
     out = []
@@ -422,8 +378,6 @@ def send_from(lab, sub, sources, count):
 # -- the lab -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def shaper(tmp_path_factory):
-    if SKIP:
-        pytest.skip(SKIP)
     nl.cleanup_stale(min_age=900)  # leftovers of killed runs; spares runs still going on
     work = tmp_path_factory.mktemp("shaper")
     with nl.NetnsLab(subscribers=len(PLAN)) as lab:
@@ -776,8 +730,8 @@ def test_mq_two_queues_shape_circuits_on_both(shaper):
         for dev in shaper.devices().values():
             qdiscs = tc(lab, "qdisc", "show", "dev", dev)
             assert re.search(r"qdisc mq 7fff: root", qdiscs), qdiscs
-            assert re.search(r"qdisc htb 1: parent 7fff:1 ", qdiscs) and re.search(r"qdisc htb 2: parent 7fff:2 ",
-                                                                                  qdiscs), qdiscs
+            assert re.search(r"qdisc htb 1: parent 7fff:1 ", qdiscs), qdiscs
+            assert re.search(r"qdisc htb 2: parent 7fff:2 ", qdiscs), qdiscs
         ids = shaper.classids()
         on_queue = {}
         for sub in lab.subscribers:

@@ -15,6 +15,7 @@ from ansible_collections.isp.ops.plugins.modules import crm_topology
 from tests.emulators.labnet import generate
 from tests.emulators.splynx import SplynxEmulator
 from tests.emulators.uisp import UispEmulator
+from tests.module_runner import warnings_of
 
 TOKEN = "uisp-test-token-0123456789"
 KEY, SECRET = "splynx-key", "splynx-secret-0123456789"
@@ -48,11 +49,6 @@ def uisp_args(server, out_dir, **extra):
 def snapshot(directory):
     """Every file's bytes, to prove a failed run changed nothing."""
     return dict((name, (directory / name).read_bytes()) for name in sorted(os.listdir(directory)))
-
-
-def warnings_of(result):
-    """ansible-core 2.19 returns warnings as structured events; older ones as strings."""
-    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
 
 
 def read_csv(path):
