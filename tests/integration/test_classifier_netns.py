@@ -137,6 +137,7 @@ def test_first_attach_loads_and_fills_maps(shaper):
         assert {str(n) for n in entries} == set(shaper.wanted)
 
 
+@pytest.mark.flaky(reruns=1)  # a rate measurement on a shared 2-core VM gets one more try
 def test_two_subscribers_both_directions_at_ceiling(shaper):
     lab = shaper.lab
     ports = {1: 5201, 2: 5202}
