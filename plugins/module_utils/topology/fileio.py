@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -19,21 +20,29 @@ def read_text(path):
         return None
 
 
-def write_atomic(path, text, mode=0o644):
+@contextlib.contextmanager
+def _replacing(path):
+    """Yield (fd, temporary path) beside `path`; on success the temporary file replaces `path`,
+    on any failure it is removed and `path` is left as it was."""
     directory = os.path.dirname(os.path.abspath(path))
     handle, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode)
+        yield handle, tmp
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    dir_fd = os.open(directory, os.O_RDONLY)
+
+
+def write_atomic(path, text, mode=0o644):
+    with _replacing(path) as (handle, tmp):
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)
+    dir_fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
@@ -44,14 +53,7 @@ def keep_copy(path, copy_path):
     """Copy `path` to `copy_path` atomically, if `path` exists."""
     if not os.path.exists(path):
         return False
-    directory = os.path.dirname(os.path.abspath(copy_path))
-    handle, tmp = tempfile.mkstemp(prefix="." + os.path.basename(copy_path) + ".", dir=directory)
-    os.close(handle)
-    try:
+    with _replacing(copy_path) as (handle, tmp):
+        os.close(handle)
         shutil.copy2(path, tmp)
-        os.replace(tmp, copy_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return True
