@@ -40,11 +40,11 @@ two bridges (shaper and access switch), the receiving TCP stack, and on the shap
 classifier and HTB, all on the same 2 shared cores. Absolute Gbit/s are the CPU's packet
 budget, not a link rate; a ratio says what share of that budget shaping takes. The whole path
 costs more than forwarding alone, which dilutes the ratio: on a real shaper, whose CPU only
-forwards, the relative cost of the classifier and HTB is higher than shown here. netns_lab sets gso_max_segs=1 on the end hosts' eth0
-(offloads=False): TCP hands veth one MSS per skb, so every skb the classifier and HTB see is one
-1514-byte frame, as on a shaper with GRO/GSO/TSO off (what shaper_bridge sets); with veth's
-default GSO a 64 KB skb would pass them once per ~44 frames and the overhead would all but
-vanish. The mean bytes per skb sent on to_network is printed as a check (~1510 = MTU-sized).
+forwards, the relative cost of the classifier and HTB is higher than shown here. netns_lab
+sets gso_max_segs=1 on the end hosts' eth0 (offloads=False): TCP hands veth one MSS per skb, so
+every skb the classifier and HTB see is one 1514-byte frame, as on a shaper with GRO/GSO/TSO
+off (what shaper_bridge sets); with veth's default GSO a 64 KB skb would pass them once per ~44
+frames and the overhead would all but vanish. The mean bytes per skb sent on to_network is printed as a check (~1510 = MTU-sized).
 Leaves are pfifo (this kernel has no cake/fq_codel); cake, the production default, costs more
 per packet and is not measured.
 
@@ -71,7 +71,6 @@ import io
 import ipaddress
 import json
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -98,15 +97,6 @@ QUIET_BUSY = 0.15                  # a sample waits until less than this share o
 FILLER_CIRCUIT = 1000              # circuit indexes of fillers start here (the stats array has 65536)
 HEADER = ["Circuit ID", "Circuit Name", "Device ID", "Device Name", "Parent Node", "MAC", "IPv4", "IPv6",
           "Download Min Mbps", "Upload Min Mbps", "Download Max Mbps", "Upload Max Mbps", "Comment"]
-
-
-def requirements():
-    """What is missing to run (empty list when all is there)."""
-    if os.geteuid() != 0:
-        return ["root"]
-    missing = list(cm.missing_requirements())
-    missing += [tool for tool in ("ip", "tc", "iperf3", "ss", "ethtool") if not shutil.which(tool)]
-    return missing
 
 
 class Bench(object):
@@ -405,9 +395,9 @@ def main():
     args.quiet_wait = args.quiet_wait if args.quiet_wait is not None else (2.0 if args.quick else 10.0)
     args.seconds = min(4, max(1, args.seconds))  # + 1 s omitted: <= 5 s per iperf3 run
     args.queues = max(1, min(args.queues or len(os.sched_getaffinity(0)), args.streams))
-    missing = requirements()
-    if missing:
-        print("cannot run: missing %s" % "; ".join(missing))
+    reason = nl.skip_reason(tools=("ip", "tc", "iperf3", "ss", "ethtool"), classifier=True)
+    if reason:
+        print("cannot run: %s" % reason)
         return 2
     started = time.monotonic()
     ports = Ports()
