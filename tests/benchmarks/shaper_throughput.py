@@ -44,9 +44,9 @@ forwards, the relative cost of the classifier and HTB is higher than shown here.
 sets gso_max_segs=1 on the end hosts' eth0 (offloads=False): TCP hands veth one MSS per skb, so
 every skb the classifier and HTB see is one 1514-byte frame, as on a shaper with GRO/GSO/TSO
 off (what shaper_bridge sets); with veth's default GSO a 64 KB skb would pass them once per ~44
-frames and the overhead would all but vanish. The mean bytes per skb sent on to_network is printed as a check (~1510 = MTU-sized).
-Leaves are pfifo (this kernel has no cake/fq_codel); cake, the production default, costs more
-per packet and is not measured.
+frames and the overhead would all but vanish. The mean bytes per skb sent on to_network is
+printed as a check (~1510 = MTU-sized). Leaves are pfifo (this kernel has no cake/fq_codel);
+cake, the production default, costs more per packet and is not measured.
 
 Noise. Even with the pinning, samples of one setup spread by 2-3x on this 2-core VM: the
 forwarding runs in softirq, sometimes inline in the sender's context and sometimes deferred to
