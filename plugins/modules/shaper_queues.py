@@ -134,17 +134,9 @@ stats:
   sample: {circuits: 1200, nodes: 48, classes_per_direction: 1252, prefixes: 1410, queues: 1}
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.isp.ops.plugins.module_utils.shaping import tc_netlink, validate
-
-try:
-    from ansible_collections.isp.ops.plugins.module_utils.shaping import shaper
-    SHAPER_IMPORT_ERROR = None
-except ImportError:
-    SHAPER_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.isp.ops.plugins.module_utils.shaping import shaper, tc_netlink, validate
 
 
 def main():
@@ -165,9 +157,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if SHAPER_IMPORT_ERROR or not tc_netlink.HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib("pyroute2"),
-                         exception=SHAPER_IMPORT_ERROR or tc_netlink.PYROUTE2_IMPORT_ERROR)
+    if not tc_netlink.HAS_PYROUTE2:
+        module.fail_json(msg=missing_required_lib("pyroute2"), exception=str(tc_netlink.PYROUTE2_IMPORT_ERROR))
     params = module.params
     config = shaper.ShaperConfig(**dict((k, params[k]) for k in (
         "network_json", "shaped_devices", "to_internet", "to_network", "downlink_mbps", "uplink_mbps", "sqm",

@@ -16,7 +16,7 @@ import os
 from . import leafprobe, planner, validate
 from .classifier import DOWNLOAD, UPLOAD, Classifier
 from .spec import DEFAULT_MINOR, classid, format_classid
-from .tc_apply import DEFAULT_LOCK, TcLock, apply, diff, read_state
+from .tc_apply import DEFAULT_LOCK, TcLock, apply, diff, read_state, restore
 from .tc_netlink import TcError, open_socket
 from ..topology.fileio import read_text, write_atomic
 
@@ -251,17 +251,11 @@ def _apply_both(changesets):
         apply(changesets["upload"], lock_path=None)
     except TcError as exc:
         try:
-            revert(changesets["download"])
+            restore(changesets["download"])
         except TcError as undo:
             raise ShaperError("upload apply failed (%s) and the download tree could not be put back: %s"
                               % (exc, undo))
         raise ShaperError("upload apply failed and nothing was changed: %s" % exc)
-
-
-def revert(changeset):
-    """Undo an applied ChangeSet: diff the live tree back to the snapshot it was made from."""
-    from .tc_apply import restore  # pylint: disable=import-outside-toplevel
-    restore(changeset)
 
 
 def _save_state(config, plan, new_state):
