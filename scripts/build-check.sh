@@ -24,3 +24,14 @@ if missing:
 PY
 done
 echo "build-check: built, installed and rendered $(echo "$modules" | wc -w) module docs"
+
+# AWX execution environments: ansible-builder must find the collection's controller-side
+# dependencies in the installed artifact, and the example definition must make a build context.
+deps=$(ansible-builder introspect --sanitize "$out/installed")
+for wanted in requests librouteros graphviz; do
+    grep -q "$wanted.*from collection isp.ops" <<<"$deps" ||
+        { echo "build-check: ansible-builder does not see isp.ops' dependency $wanted" >&2; exit 1; }
+done
+ansible-builder create -f docs/examples/execution-environment.yml -c "$out/ee-context" >/dev/null
+test -s "$out/ee-context/Dockerfile" -o -s "$out/ee-context/Containerfile"
+echo "build-check: ansible-builder reads meta/execution-environment.yml; the example EE definition is valid"
