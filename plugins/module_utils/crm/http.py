@@ -69,10 +69,14 @@ class CrmSession(object):
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    def request_json(self, method, path, expect=list, **kwargs):
-        """Send a request and return the decoded JSON, checked to be of type `expect`."""
+    def request_json(self, method, path, expect=list, endpoint=None, **kwargs):
+        """Send a request and return the decoded JSON, checked to be of type `expect`.
+
+        `endpoint` names the request in errors when the path alone does not (one URL, several
+        actions in the form body); it defaults to the URL's path.
+        """
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
-        endpoint = _path_of(url)
+        endpoint = endpoint or _path_of(url)
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.exceptions.Timeout:
