@@ -5,7 +5,9 @@
 
 Subclasses supply ``routes()`` (exact path -> handler(query) returning a JSON
 value or an iterable of items), ``is_authorized(headers)``, ``error_payload``
-and the Content-Type of the real API. Test control lives under /_emulator/:
+and the Content-Type of the real API. APIs driven by form POSTs set ``methods``;
+the fields of an ``application/x-www-form-urlencoded`` body are merged into the
+query, as PHP's $_REQUEST does. Test control lives under /_emulator/:
 GET/DELETE /_emulator/log, GET/POST/DELETE /_emulator/faults, GET /_emulator/health.
 """
 
@@ -115,6 +117,8 @@ class EmulatorServer:
     name = "emulator"
     json_content_type = "application/json"
     ensure_ascii = False
+    methods = ("GET", "HEAD")  # what the API answers; others get 405
+    empty_body = b"[]"  # the "empty" fault: what this API sends when it has no data
 
     def __init__(self, host: str = LOOPBACK_HOST, port: int = 0, timeout_delay: float = 5.0) -> None:
         require_loopback(host)
@@ -269,8 +273,8 @@ class EmulatorServer:
             return self._error(401, "Unauthorized", self.auth_challenge())
         if path not in self._routes:
             return self._error(404, "Not found")
-        if handler.command not in ("GET", "HEAD"):
-            return self._error(405, "Method not allowed", (("Allow", "GET"),))
+        if handler.command not in self.methods:
+            return self._error(405, "Method not allowed", (("Allow", ", ".join(self.methods)),))
         return Reply(200, self.render(path, query)[0], self.json_content_type)
 
     def auth_challenge(self) -> tuple:
@@ -284,7 +288,7 @@ class EmulatorServer:
         if kind == "html":
             return Reply(200, HTML_LOGIN, "text/html; charset=utf-8")
         if kind == "empty":
-            return Reply(200, b"[]", self.json_content_type)
+            return Reply(200, self.empty_body, self.json_content_type)
         body, is_list = self.render(path, query) if path in self._routes else (b'{"error":"none"}', False)
         if kind == "truncated":
             return Reply(200, body[: max(1, len(body) // 2)], self.json_content_type)
@@ -303,6 +307,9 @@ class EmulatorServer:
         if parts.path.startswith(CONTROL_PREFIX):
             self._send(handler, self._control(handler.command, parts.path, body))
             return
+        if (handler.headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
+            for name, values in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items():
+                query.setdefault(name, []).extend(values)
         kind = self._take_fault(parts.path)
         reply = self._fault_reply(kind, parts.path, query) if kind else self._normal_reply(handler, parts.path, query)
         entry = {
