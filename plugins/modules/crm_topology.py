@@ -232,64 +232,17 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.isp.ops.plugins.module_utils.crm import http, sources
+from ansible_collections.isp.ops.plugins.module_utils.crm import http, options, sources
 from ansible_collections.isp.ops.plugins.module_utils.topology import publish
-from ansible_collections.isp.ops.plugins.module_utils.topology.overrides import (
-    read_bandwidth_overrides, read_route_overrides)
-from ansible_collections.isp.ops.plugins.module_utils.topology.settings import (
-    STRATEGIES, SUSPENDED_STRATEGIES, Settings, TopologyError, parse_exception_cpes)
+from ansible_collections.isp.ops.plugins.module_utils.topology.settings import TopologyError
 
 
 def argument_spec():
-    return dict(
-        source=dict(type="str", required=True, choices=sorted(sources.SOURCES)),
-        url=dict(type="str"),
-        api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["ISP_OPS_CRM_API_KEY"])),
-        api_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["ISP_OPS_CRM_API_SECRET"])),
-        token=dict(type="str", no_log=True, fallback=(env_fallback, ["ISP_OPS_CRM_TOKEN"])),
-        timeout=dict(type="int", default=60),
-        retries=dict(type="int", default=3),
-        retry_backoff=dict(type="float", default=1.0),
-        validate_certs=dict(type="bool", default=True),
-        strategy=dict(type="str", choices=list(STRATEGIES)),
-        root_site=dict(type="str"),
-        promote_to_root=dict(type="list", elements="str", default=[]),
-        exclude_sites=dict(type="list", elements="str", default=[]),
-        exception_cpes=dict(type="list", elements="str", default=[]),
-        suspended_strategy=dict(type="str", choices=list(SUSPENDED_STRATEGIES), default="none"),
-        airmax_capacity=dict(type="float", default=0.65),
-        ltu_capacity=dict(type="float", default=0.95),
-        bandwidth_overhead_factor=dict(type="float", default=1.15),
-        commit_bandwidth_multiplier=dict(type="float", default=0.98),
-        use_ptmp_as_parent=dict(type="bool", default=False),
-        bandwidth_overrides=dict(type="path"),
-        route_overrides=dict(type="path"),
-        default_node_mbps=dict(type="float", default=10000),
-        keep_top_level=dict(type="list", elements="str", default=[]),
-        always_overwrite_network_json=dict(type="bool", default=False),
-        output_dir=dict(type="path", required=True),
-        csv_layout=dict(type="str", choices=["legacy", "extended"], default="legacy"),
-        graph=dict(type="bool", default=True),
-        max_circuit_drop_percent=dict(type="float", default=20),
-        force=dict(type="bool", default=False),
-        fail_on_duplicate_ip=dict(type="bool", default=False),
-    )
-
-
-def build_settings(params):
-    p = params
-    return Settings(
-        strategy=p["strategy"] or sources.default_strategy(p["source"]), root_site=p["root_site"],
-        promote_to_root=p["promote_to_root"], exclude_sites=p["exclude_sites"],
-        exception_cpes=parse_exception_cpes(p["exception_cpes"]),
-        suspended_strategy=p["suspended_strategy"], airmax_capacity=p["airmax_capacity"],
-        ltu_capacity=p["ltu_capacity"], bandwidth_overhead_factor=p["bandwidth_overhead_factor"],
-        commit_bandwidth_multiplier=p["commit_bandwidth_multiplier"],
-        use_ptmp_as_parent=p["use_ptmp_as_parent"],
-        bandwidth_overrides=read_bandwidth_overrides(p["bandwidth_overrides"]) if p["bandwidth_overrides"] else None,
-        route_overrides=read_route_overrides(p["route_overrides"]) if p["route_overrides"] else None,
-        default_node_mbps=p["default_node_mbps"], fail_on_duplicate_ip=p["fail_on_duplicate_ip"],
-        keep_top_level=p["keep_top_level"])
+    """The shared spec (module_utils crm/options.py, also read by the sync CLI) plus env fallbacks."""
+    spec = options.argument_spec()
+    for name, variable in options.ENV_FALLBACKS.items():
+        spec[name]["fallback"] = (env_fallback, [variable])
+    return spec
 
 
 def render_svg(module, dot_path):
@@ -319,7 +272,7 @@ def main():
         module.fail_json(msg="output_dir %s does not exist or is not a directory" % params["output_dir"])
 
     try:
-        settings = build_settings(params)
+        settings = options.build_settings(params)
         payloads = sources.fetch(params["source"], params, settings)
         topology, plan = sources.build_outputs(
             params["source"], payloads, settings, params["output_dir"], layout=params["csv_layout"],
