@@ -304,6 +304,7 @@ class EmulatorServer:
         query = parse_qs(parts.query, keep_blank_values=True)
         length = _content_length(handler.headers)
         body = handler.rfile.read(min(length, MAX_BODY)) if length > 0 else b""
+        handler.request_body = body  # for emulators of write APIs (POST/PUT payloads)
         if parts.path.startswith(CONTROL_PREFIX):
             self._send(handler, self._control(handler.command, parts.path, body))
             return
