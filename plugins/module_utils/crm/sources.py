@@ -5,7 +5,7 @@
 
 A source module provides SOURCE (display name), DEFAULT_STRATEGY, NEVER_EMPTY (payload keys
 a working CRM always fills), endpoint_path(key), session_options(params),
-fetch(session, strategy) -> payloads, to_snapshot(payloads, settings), and optionally
+fetch(session, strategy, params) -> payloads, to_snapshot(payloads, settings), and optionally
 base_url(url).
 """
 
@@ -41,7 +41,7 @@ def open_session(source, params):
 
 def fetch(source, params, settings):
     """The CRM's answers, checked and ready to map (large lists decode lazily)."""
-    return SOURCES[source].fetch(open_session(source, params), settings.strategy)
+    return SOURCES[source].fetch(open_session(source, params), settings.strategy, params)
 
 
 @contextlib.contextmanager

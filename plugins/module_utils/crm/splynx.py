@@ -33,7 +33,7 @@ def session_options(params):
     return {"auth": (params["api_key"], params["api_secret"])}
 
 
-def fetch(session, strategy):
+def fetch(session, strategy, params=None):
     wanted = FLAT_ENDPOINTS if strategy == "flat" else tuple(ENDPOINTS)
     return dict((key, session.request_json("GET", API + ENDPOINTS[key])) for key in wanted)
 

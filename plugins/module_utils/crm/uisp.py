@@ -33,7 +33,7 @@ def session_options(params):
     return {"headers": {"X-Auth-Token": params["token"]}}
 
 
-def fetch(session, strategy):
+def fetch(session, strategy, params=None):
     return dict((key, session.request_json("GET", path)) for key, path in ENDPOINTS.items())
 
 
