@@ -53,10 +53,11 @@ class CrmSession(object):
     """Wraps requests.Session for one CRM. `base_url` has no trailing slash."""
 
     def __init__(self, source, base_url, timeout=60, retries=3, backoff=1.0, validate_certs=True,
-                 headers=None, auth=None):
+                 headers=None, auth=None, form=None):
         self.source = source
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.form = dict(form or {})  # credentials some APIs take as form fields of every POST
         self.session = requests.Session()
         self.session.verify = validate_certs
         self.session.auth = auth
@@ -77,6 +78,8 @@ class CrmSession(object):
         """
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
         endpoint = endpoint or _path_of(url)
+        if self.form and method == "POST":
+            kwargs["data"] = dict(self.form, **(kwargs.get("data") or {}))
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.exceptions.Timeout:
