@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 here=$(pwd)
 
 # cron provides `crontab` for ansible.builtin.cron (the ubilling_cron role); policy-rc.d keeps its daemon stopped here.
-apt_packages=(python3-venv python3-pip graphviz iperf3 iproute2 rsync procps shellcheck ethtool cron debootstrap)
+apt_packages=(python3-venv python3-pip graphviz iperf3 iproute2 rsync procps shellcheck ethtool cron debootstrap mariadb-server)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
