@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, isp.ops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Run a Splynx, UISP or Ubilling emulator on 127.0.0.1 until SIGTERM/SIGINT.
+"""Run a Splynx, UISP, Ubilling or OMniLeads emulator on 127.0.0.1 until SIGTERM/SIGINT.
 
 Example:
     python tests/emulators/serve.py --source uisp --token T --subscribers 500 --port-file /tmp/port
@@ -21,6 +21,7 @@ if __package__ in (None, ""):  # run as a script: make "tests.emulators" importa
 
 from tests.emulators.httpbase import LOOPBACK_HOST  # noqa: E402
 from tests.emulators.labnet import generate  # noqa: E402
+from tests.emulators.omnileads import OmniLeadsEmulator  # noqa: E402
 from tests.emulators.splynx import SplynxEmulator  # noqa: E402
 from tests.emulators.ubilling import UbillingEmulator  # noqa: E402
 from tests.emulators.uisp import UispEmulator  # noqa: E402
@@ -28,7 +29,7 @@ from tests.emulators.uisp import UispEmulator  # noqa: E402
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", choices=("splynx", "uisp", "ubilling"), required=True)
+    parser.add_argument("--source", choices=("splynx", "uisp", "ubilling", "omnileads"), required=True)
     parser.add_argument("--host", default=LOOPBACK_HOST, help="only 127.0.0.1 is accepted")
     parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
     parser.add_argument("--subscribers", type=int, default=200)
@@ -37,6 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--api-key", default="lab-key")
     parser.add_argument("--api-secret", default="lab-secret")
     parser.add_argument("--token", default="lab-token")
+    parser.add_argument("--username", default="admin", help="omnileads: API user")
+    parser.add_argument("--password", default="admin-pass", help="omnileads: API password")
+    parser.add_argument("--trunks", default="issabel", help="omnileads: comma-separated SIP trunk names")
     parser.add_argument("--serial", default=None, help="ubilling: the serial (default: a fixed lab serial; "
                         "'' = no serial exists yet)")
     parser.add_argument("--exports-dir", default=None, help="ubilling: where identify&param=save writes ubserial")
@@ -56,8 +60,11 @@ def write_port_file(path: str, port: int) -> None:
 
 
 def build(args: argparse.Namespace):
-    network = generate(args.subscribers, args.seed)
     options = {"host": args.host, "port": args.port, "timeout_delay": args.timeout_delay}
+    if args.source == "omnileads":
+        trunks = [name for name in args.trunks.split(",") if name]
+        return OmniLeadsEmulator(args.username, args.password, trunks, **options)
+    network = generate(args.subscribers, args.seed)
     if args.source == "ubilling":
         return UbillingEmulator(network, args.serial, exports_dir=args.exports_dir, log_file=args.log_file,
                                 profile=args.profile, **options)
