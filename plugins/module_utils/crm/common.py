@@ -39,3 +39,18 @@ def number(value, default=0.0):
 
 def text(value):
     return "" if value is None else str(value).strip()
+
+
+class Rows(list):
+    """Rows cut out of a larger answer, remembering the endpoint they came from (for messages);
+    a JsonArray answer carries its `endpoint` the same way."""
+
+    def __init__(self, endpoint, items):
+        super(Rows, self).__init__(items)
+        self.endpoint = endpoint
+
+
+def split_list(value):
+    """Addresses given as one value, a comma-separated string, or a JSON list -> clean strings."""
+    items = value if isinstance(value, list) else text(value).split(",")
+    return [text(item) for item in items if text(item)]

@@ -6,7 +6,8 @@
 A source module provides SOURCE (display name), DEFAULT_STRATEGY, NEVER_EMPTY (payload keys
 a working CRM always fills), endpoint_path(key), session_options(params),
 fetch(session, strategy, params) -> payloads, to_snapshot(payloads, settings), and optionally
-base_url(url).
+base_url(url) and WRITES_NETWORK_JSON = False (the operator maintains network.json).
+session_options may return "headers", "auth" and "form" (credentials sent as form fields).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import contextlib
 import gc
 
 from ..topology import engine, publish
-from . import splynx, uisp
+from . import netzur, powercode, splynx, uisp, wispgate
 from .http import CrmSession
 
 SOURCES = {"splynx": splynx, "uisp": uisp}
 REQUIRED = {"splynx": ("url", "api_key", "api_secret"), "uisp": ("url", "token")}
+SOURCES.update(netzur=netzur, wispgate=wispgate, powercode=powercode)
+REQUIRED.update(netzur=("url", "api_key"), wispgate=("url", "token"), powercode=("url", "api_key"))
 
 
 def default_strategy(source):
@@ -36,7 +39,7 @@ def open_session(source, params):
     options = module.session_options(params)
     return CrmSession(module.SOURCE, url, timeout=params["timeout"], retries=params["retries"],
                       backoff=params.get("retry_backoff", 1.0), validate_certs=params["validate_certs"],
-                      headers=options.get("headers"), auth=options.get("auth"))
+                      headers=options.get("headers"), auth=options.get("auth"), form=options.get("form"))
 
 
 def fetch(source, params, settings):
@@ -63,9 +66,10 @@ def check_not_empty(source, payloads):
     for key in module.NEVER_EMPTY:
         value = payloads.get(key)
         if value is not None and (value.is_empty() if hasattr(value, "is_empty") else not value):
+            endpoint = getattr(value, "endpoint", None) or module.endpoint_path(key)
             raise publish.SafetyValveError(
                 "%s %s answered with an empty list where data was expected; nothing written; check the "
-                "CRM, or set force=true if this is intended" % (module.SOURCE, module.endpoint_path(key)))
+                "CRM, or set force=true if this is intended" % (module.SOURCE, endpoint))
 
 
 def build_outputs(source, payloads, settings, output_dir, force=False, **output_options):
@@ -73,6 +77,7 @@ def build_outputs(source, payloads, settings, output_dir, force=False, **output_
     if not force:
         check_not_empty(source, payloads)
     output_options["force"] = force
+    output_options.setdefault("write_network_json", getattr(SOURCES[source], "WRITES_NETWORK_JSON", True))
     with paused_gc():
         snapshot = SOURCES[source].to_snapshot(payloads, settings)
         topology = engine.build(snapshot, settings)

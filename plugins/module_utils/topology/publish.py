@@ -45,7 +45,9 @@ def _circuit_count(rows):
 
 
 def plan_outputs(topology, output_dir, layout="legacy", overwrite_network_json=False, write_graph=True,
-                 max_circuit_drop_percent=20.0, force=False):
+                 max_circuit_drop_percent=20.0, force=False, write_network_json=True):
+    """`write_network_json=False` is for sources whose network.json the operator maintains: the
+    file is never created nor replaced, and the circuits' parents are checked against it."""
     plan = OutputPlan()
     csv_path = os.path.join(output_dir, SHAPED_DEVICES)
     net_path = os.path.join(output_dir, NETWORK_JSON)
@@ -63,26 +65,34 @@ def plan_outputs(topology, output_dir, layout="legacy", overwrite_network_json=F
 
     old_net = read_text(net_path)
     new_nodes = network_json.flatten(network_json.to_dict(topology.tree))
-    if overwrite_network_json or old_net is None:
-        new_net = network_json.render(topology.tree)
+    if not write_network_json:
+        new_net, kept_because = old_net, "the source leaves it to the operator"
+        if overwrite_network_json:
+            plan.warnings.append("always_overwrite_network_json is ignored: this source never writes %s" % net_path)
+        if old_net is None:
+            plan.warnings.append("%s does not exist and this source does not write it; create it ({} for a "
+                                 "flat network) so the shaper can start" % net_path)
+    elif overwrite_network_json or old_net is None:
+        new_net, kept_because = network_json.render(topology.tree), None
     else:
-        new_net = old_net
-        plan.network_json_kept = True
+        new_net, kept_because = old_net, "always_overwrite_network_json=false"
+    plan.network_json_kept = kept_because is not None and old_net is not None
     old_nodes = {}
     if old_net is not None:
         try:
             old_nodes = network_json.parse(old_net, net_path)
         except network_json.NetworkJsonError as exc:
             plan.warnings.append(str(exc))
-    if plan.network_json_kept:
-        _warn_missing_parents(plan, topology.rows, old_nodes, net_path)
+    if kept_because is not None:
+        _warn_missing_parents(plan, topology.rows, old_nodes, net_path, kept_because)
         new_nodes = old_nodes
 
     # Compare what the file will hold with what it holds: the layout may leave columns out.
     written_rows = shaped_devices.as_written(topology.rows, layout)
     plan.summary, plan.diff = changes.summarize(old_rows, written_rows, old_nodes, new_nodes)
     plan.files.append((csv_path, new_csv, old_csv))
-    plan.files.append((net_path, new_net, old_net))
+    if new_net is not None:
+        plan.files.append((net_path, new_net, old_net))
     if write_graph:
         dot_path = os.path.join(output_dir, GRAPH_DOT)
         counts = {}
@@ -107,13 +117,14 @@ def _check_safety_valve(old_count, new_count, max_drop_percent, force):
                 % (old_count, new_count, drop, max_drop_percent))
 
 
-def _warn_missing_parents(plan, rows, nodes, net_path):
+def _warn_missing_parents(plan, rows, nodes, net_path, kept_because):
     missing = sorted(set(r.parent_node for r in rows if r.parent_node and r.parent_node not in nodes))
     if missing:
         plan.warnings.append(
-            "%s was kept (always_overwrite_network_json=false) but %d parent nodes used by circuits are "
-            "not in it: %s; set always_overwrite_network_json=true or edit the file"
-            % (net_path, len(missing), ", ".join(repr(m) for m in missing[:10])))
+            "%s was kept (%s) but %d parent nodes used by circuits are not in it: %s; %s"
+            % (net_path, kept_because, len(missing), ", ".join(repr(m) for m in missing[:10]),
+               "add them to the file" if kept_because.startswith("the source")
+               else "set always_overwrite_network_json=true or edit the file"))
 
 
 def write_outputs(plan):
