@@ -41,7 +41,7 @@ options:
     description: The CRM or NMS to read.
     type: str
     required: true
-    choices: [splynx, uisp]
+    choices: [netzur, powercode, splynx, uisp, wispgate]
   strategy:
     description:
       - How much of the network becomes shaping nodes.
@@ -49,6 +49,8 @@ options:
         sites of those APs above them; V(full) maps the whole hierarchy, each node taking its cheapest
         path to O(root_site) (10 a hop unless O(route_overrides) says otherwise).
       - Defaults to V(ap_only) for Splynx and V(full) for UISP.
+      - Defaults to V(full) for Netzur (its zones become top-level sites) and V(flat) for WISPGate and
+        Powercode, which know no sites.
     type: str
     choices: [flat, ap_only, ap_site, full]
   root_site:
@@ -182,6 +184,28 @@ EXAMPLES = r"""
     strategy: ap_only
     promote_to_root: [Tower North, Tower South]
     output_dir: /opt/libreqos/src
+
+- name: Build the topology from Netzur (zones become sites)
+  isp.ops.crm_topology:
+    source: netzur
+    url: https://netzur.example.net/api/libreqos
+    api_key: "{{ vault_netzur_api_key }}"
+    timeout_secs: 120
+    output_dir: /opt/libreqos/src
+
+- name: Build a flat ShapedDevices.csv from WISPGate
+  isp.ops.crm_topology:
+    source: wispgate
+    url: https://wispgate.example.net
+    token: "{{ vault_wispgate_api_token }}"
+    output_dir: /opt/libreqos/src
+
+- name: Build ShapedDevices.csv from Powercode; network.json stays as the operator wrote it
+  isp.ops.crm_topology:
+    source: powercode
+    url: https://powercode.example.net
+    api_key: "{{ vault_powercode_api_key }}"
+    output_dir: /opt/libreqos/src
 """
 
 RETURN = r"""
@@ -218,7 +242,9 @@ written:
   elements: str
   sample: [/opt/libreqos/src/ShapedDevices.csv]
 network_json_kept:
-  description: True when an existing network.json was kept because O(always_overwrite_network_json) is false.
+  description:
+    - True when an existing network.json was kept because O(always_overwrite_network_json) is false, or
+      because the source never writes it (V(powercode): the operator maintains network.json).
   returned: success
   type: bool
 crm_error:
