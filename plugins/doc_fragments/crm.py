@@ -15,10 +15,16 @@ options:
     description:
       - Base URL of the CRM or NMS, for example V(https://splynx.example.net) or V(https://uisp.example.net).
       - For UISP, V(/nms/api/v2.1) is appended unless the URL already ends with it.
+      - For Netzur, the full URL of its LibreQoS endpoint (C(api_url) in C(/etc/lqos.conf)), fetched as it is,
+        for example V(https://netzur.example.net/api/libreqos).
+      - For WISPGate, the base URL; V(/api/libreqos/shaped-devices) is appended.
+      - For Powercode, the base URL; port V(444) is added unless the URL names a port, then
+        V(/api/preseem/index.php).
     type: str
   api_key:
     description:
-      - API key (Splynx). Falls back to the E(ISP_OPS_CRM_API_KEY) environment variable.
+      - API key (Splynx), Bearer token (Netzur C(api_key)) or C(apiKey) form field (Powercode).
+        Falls back to the E(ISP_OPS_CRM_API_KEY) environment variable.
     type: str
   api_secret:
     description:
@@ -26,12 +32,16 @@ options:
     type: str
   token:
     description:
-      - API token (UISP C(X-Auth-Token)). Falls back to the E(ISP_OPS_CRM_TOKEN) environment variable.
+      - API token (UISP C(X-Auth-Token); WISPGate C(api_token) form field). Falls back to the
+        E(ISP_OPS_CRM_TOKEN) environment variable.
     type: str
   timeout:
-    description: Seconds to wait for each HTTP answer.
+    description:
+      - Seconds to wait for each HTTP answer.
+      - O(timeout_secs) is the Netzur name of the same setting (C(timeout_secs) in C(/etc/lqos.conf)).
     type: int
     default: 60
+    aliases: [timeout_secs]
   retries:
     description:
       - How many times a request is retried after HTTP 429 or 5xx, a reset or a refused connection,

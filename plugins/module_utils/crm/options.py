@@ -31,7 +31,7 @@ def argument_spec():
         api_key=dict(type="str", no_log=True),
         api_secret=dict(type="str", no_log=True),
         token=dict(type="str", no_log=True),
-        timeout=dict(type="int", default=60),
+        timeout=dict(type="int", default=60, aliases=["timeout_secs"]),
         retries=dict(type="int", default=3),
         retry_backoff=dict(type="float", default=1.0),
         validate_certs=dict(type="bool", default=True),
@@ -105,6 +105,8 @@ def _convert(name, option, value):
 def with_defaults(params, spec=None):
     """A copy of `params` checked against the spec, with every default filled in."""
     spec = spec or argument_spec()
+    aliases = dict((alias, name) for name, option in spec.items() for alias in option.get("aliases", ()))
+    params = dict((aliases.get(name, name), value) for name, value in params.items())
     unknown = sorted(set(params) - set(spec))
     if unknown:
         raise OptionsError("unknown option(s): %s" % ", ".join(unknown))
