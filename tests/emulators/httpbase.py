@@ -143,6 +143,10 @@ class EmulatorServer:
     def is_authorized(self, headers) -> bool:
         return True
 
+    def is_authorized_query(self, query: dict) -> bool:
+        """For APIs whose credential is a form field or a query parameter."""
+        return True
+
     def error_payload(self, status: int, message: str) -> object:
         return {"status": status, "message": message}
 
@@ -269,7 +273,7 @@ class EmulatorServer:
         return self._json_reply(status, self.error_payload(status, message), headers)
 
     def _normal_reply(self, handler, path: str, query: dict) -> Reply:
-        if not self.is_authorized(handler.headers):
+        if not self.is_authorized(handler.headers) or not self.is_authorized_query(query):
             return self._error(401, "Unauthorized", self.auth_challenge())
         if path not in self._routes:
             return self._error(404, "Not found")
