@@ -16,13 +16,16 @@ import contextlib
 import gc
 
 from ..topology import engine, publish
-from . import netzur, powercode, splynx, uisp, wispgate
+from ..topology.settings import TopologyError
+from . import netzur, powercode, sonar, splynx, uisp, wispgate
 from .http import CrmSession
 
 SOURCES = {"splynx": splynx, "uisp": uisp}
 REQUIRED = {"splynx": ("url", "api_key", "api_secret"), "uisp": ("url", "token")}
 SOURCES.update(netzur=netzur, wispgate=wispgate, powercode=powercode)
 REQUIRED.update(netzur=("url", "api_key"), wispgate=("url", "token"), powercode=("url", "api_key"))
+SOURCES.update(sonar=sonar)
+REQUIRED.update(sonar=("url", "token"))
 
 
 def default_strategy(source):
@@ -44,6 +47,10 @@ def open_session(source, params):
 
 def fetch(source, params, settings):
     """The CRM's answers, checked and ready to map (large lists decode lazily)."""
+    allowed = getattr(SOURCES[source], "STRATEGIES", None)  # a source may support only some strategies
+    if allowed and settings.strategy not in allowed:
+        raise TopologyError("source=%s supports strategy %s, not %s"
+                            % (source, " or ".join(allowed), settings.strategy))
     return SOURCES[source].fetch(open_session(source, params), settings.strategy, params)
 
 
