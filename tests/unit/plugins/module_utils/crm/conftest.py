@@ -126,7 +126,12 @@ def crm():
     return Crm()
 
 
-def run_source(source, server, credentials, **options):
+@pytest.fixture(scope="session")
+def run_source():
+    return _run_source
+
+
+def _run_source(source, server, credentials, **options):
     """(payloads, Snapshot, Topology) of `source` against a running emulator, as the module runs it:
     sources.fetch with module-style params, then to_snapshot and the engine."""
     params = dict(url=server.url, timeout=5, retries=0, retry_backoff=0, validate_certs=True, **credentials)
