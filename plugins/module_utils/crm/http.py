@@ -78,10 +78,17 @@ class CrmSession(object):
         """
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
         endpoint = endpoint or _path_of(url)
+        return decode(self.source, endpoint, self.request(method, url, endpoint, **kwargs), expect)
+
+    def request(self, method, path, endpoint=None, **kwargs):
+        """Send a request and return the response whatever its status; CrmError when none came.
+        For APIs whose answers are not plain JSON and are decoded by their source (Ubilling)."""
+        url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        endpoint = endpoint or _path_of(url)
         if self.form and method == "POST":
             kwargs["data"] = dict(self.form, **(kwargs.get("data") or {}))
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            return self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.exceptions.Timeout:
             raise CrmError(self.source, endpoint, "no answer within %s s (timeout)" % self.timeout)
         except requests.exceptions.SSLError as exc:
@@ -95,7 +102,6 @@ class CrmSession(object):
             raise CrmError(self.source, endpoint, "connection failed (%s)" % _short(exc))
         except requests.exceptions.RequestException as exc:
             raise CrmError(self.source, endpoint, "request failed (%s)" % _short(exc))
-        return decode(self.source, endpoint, response, expect)
 
 
 def decode(source, endpoint, response, expect):
