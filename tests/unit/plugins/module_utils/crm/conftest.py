@@ -134,7 +134,8 @@ def run_source():
 def _run_source(source, server, credentials, **options):
     """(payloads, Snapshot, Topology) of `source` against a running emulator, as the module runs it:
     sources.fetch with module-style params, then to_snapshot and the engine."""
-    params = dict(url=server.url, timeout=5, retries=0, retry_backoff=0, validate_certs=True, **credentials)
+    params = dict(url=server.url, timeout=5, retries=0, retry_backoff=0, validate_certs=True)
+    params.update(credentials)  # may also give the url (Netzur's is the full endpoint URL)
     settings = Settings(**dict({"strategy": sources.default_strategy(source)}, **options))
     payloads = sources.fetch(source, params, settings)
     snapshot = sources.SOURCES[source].to_snapshot(payloads, settings)
