@@ -20,6 +20,7 @@ options:
       - For WISPGate, the base URL; V(/api/libreqos/shaped-devices) is appended.
       - For Powercode, the base URL; port V(444) is added unless the URL names a port, then
         V(/api/preseem/index.php).
+      - For Sonar, the base URL; V(/api/graphql) is appended unless the URL already ends with it.
     type: str
   api_key:
     description:
@@ -32,7 +33,7 @@ options:
     type: str
   token:
     description:
-      - API token (UISP C(X-Auth-Token); WISPGate C(api_token) form field). Falls back to the
+      - API token (UISP C(X-Auth-Token); WISPGate C(api_token) form field; Sonar Bearer token). Falls back to the
         E(ISP_OPS_CRM_TOKEN) environment variable.
     type: str
   timeout:

@@ -23,6 +23,7 @@ author:
   - isp.ops contributors (@isp-ops)
 requirements:
   - requests
+  - librouteros, for O(use_mikrotik_ipv6)
   - Graphviz C(dot) on the host, optional, to render C(graph.svg)
 extends_documentation_fragment:
   - isp.ops.crm
@@ -41,7 +42,7 @@ options:
     description: The CRM or NMS to read.
     type: str
     required: true
-    choices: [netzur, powercode, splynx, uisp, wispgate]
+    choices: [netzur, powercode, sonar, splynx, uisp, wispgate]
   strategy:
     description:
       - How much of the network becomes shaping nodes.
@@ -51,6 +52,8 @@ options:
       - Defaults to V(ap_only) for Splynx and V(full) for UISP.
       - Defaults to V(full) for Netzur (its zones become top-level sites) and V(flat) for WISPGate and
         Powercode, which know no sites.
+      - Sonar supports V(flat) and V(full) (the default): V(full) adds the network sites holding APs and
+        those APs (see O(sonar_airmax_ap_model_ids)).
     type: str
     choices: [flat, ap_only, ap_site, full]
   root_site:
@@ -156,6 +159,42 @@ options:
         and the clash is reported as a warning.
     type: bool
     default: false
+  sonar_airmax_ap_model_ids:
+    description:
+      - Sonar inventory model ids of your airMax APs. With O(sonar_ltu_ap_model_ids) they select the AP
+        inventory items of network sites for strategy V(full), which needs at least one id.
+      - Sonar does not record which AP a CPE uses (LibreQoS SNMP-walks each AP for that; this module does
+        not), so circuits stay at the top level unless O(exception_cpes) places them under an AP.
+    type: list
+    elements: int
+    default: []
+  sonar_ltu_ap_model_ids:
+    description: Sonar inventory model ids of your LTU APs (see O(sonar_airmax_ap_model_ids)).
+    type: list
+    elements: int
+    default: []
+  sonar_active_status_ids:
+    description:
+      - Sonar account status ids whose accounts are shaped. Empty asks Sonar for the statuses that
+        activate an account.
+    type: list
+    elements: int
+    default: []
+  use_mikrotik_ipv6:
+    description:
+      - Add the IPv6 prefixes that MikroTik routers delegated by DHCPv6 to the matching circuits, for any
+        O(source). Each router in O(mikrotik_router_list) is read through the RouterOS API (C(librouteros)).
+      - A binding is matched to a device by MAC address (from the DUID, else from the IPv6 neighbour of its
+        client address), then by the IPv4 address the router's ARP table and DHCP leases give that MAC.
+      - A router that cannot be reached or refuses the login is skipped with a warning.
+    type: bool
+    default: false
+  mikrotik_router_list:
+    description:
+      - CSV of the routers to read, like LibreQoS's C(mikrotikDHCPRouterList.csv), a header row and then
+        V(name,host,username,password,port) rows (port is the plain API port, usually V(8728)).
+      - Defaults to C(mikrotikDHCPRouterList.csv) in O(output_dir).
+    type: path
 seealso:
   - name: LibreQoS CRM integrations
     description: The LibreQoS documentation of the same options.
@@ -205,6 +244,18 @@ EXAMPLES = r"""
     source: powercode
     url: https://powercode.example.net
     api_key: "{{ vault_powercode_api_key }}"
+    output_dir: /opt/libreqos/src
+
+- name: Build the topology from Sonar, with the IPv6 prefixes the MikroTik DHCPv6 servers delegated
+  isp.ops.crm_topology:
+    source: sonar
+    url: https://example.sonar.software
+    token: "{{ vault_sonar_api_token }}"
+    strategy: full
+    sonar_airmax_ap_model_ids: [12, 13]
+    sonar_ltu_ap_model_ids: [40]
+    use_mikrotik_ipv6: true
+    mikrotik_router_list: /opt/libreqos/src/mikrotikDHCPRouterList.csv
     output_dir: /opt/libreqos/src
 """
 
@@ -258,7 +309,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.isp.ops.plugins.module_utils.crm import http, options, sources
+from ansible_collections.isp.ops.plugins.module_utils.crm import http, mikrotik_ipv6, options, sources
 from ansible_collections.isp.ops.plugins.module_utils.topology import publish
 from ansible_collections.isp.ops.plugins.module_utils.topology.settings import TopologyError
 
@@ -291,6 +342,8 @@ def main():
     params = module.params
     if not http.HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=http.REQUESTS_IMPORT_ERROR)
+    if params["use_mikrotik_ipv6"] and not mikrotik_ipv6.HAS_LIBROUTEROS:
+        module.fail_json(msg=missing_required_lib("librouteros"), exception=mikrotik_ipv6.LIBROUTEROS_IMPORT_ERROR)
     missing = sources.missing_options(params["source"], params)
     if missing:
         module.fail_json(msg="source=%s needs the options: %s" % (params["source"], ", ".join(missing)))

@@ -57,6 +57,11 @@ def argument_spec():
         max_circuit_drop_percent=dict(type="float", default=20),
         force=dict(type="bool", default=False),
         fail_on_duplicate_ip=dict(type="bool", default=False),
+        sonar_airmax_ap_model_ids=dict(type="list", elements="int", default=[]),
+        sonar_ltu_ap_model_ids=dict(type="list", elements="int", default=[]),
+        sonar_active_status_ids=dict(type="list", elements="int", default=[]),
+        use_mikrotik_ipv6=dict(type="bool", default=False),
+        mikrotik_router_list=dict(type="path"),
     )
 
 

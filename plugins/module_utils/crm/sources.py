@@ -17,7 +17,7 @@ import gc
 
 from ..topology import engine, publish
 from ..topology.settings import TopologyError
-from . import netzur, powercode, sonar, splynx, uisp, wispgate
+from . import mikrotik_ipv6, netzur, powercode, sonar, splynx, uisp, wispgate
 from .http import CrmSession
 
 SOURCES = {"splynx": splynx, "uisp": uisp}
@@ -51,7 +51,13 @@ def fetch(source, params, settings):
     if allowed and settings.strategy not in allowed:
         raise TopologyError("source=%s supports strategy %s, not %s"
                             % (source, " or ".join(allowed), settings.strategy))
-    return SOURCES[source].fetch(open_session(source, params), settings.strategy, params)
+    routers = None
+    if params.get("use_mikrotik_ipv6"):  # a bad router list fails before any request
+        routers = mikrotik_ipv6.read_router_list(mikrotik_ipv6.router_list_path(params))
+    payloads = SOURCES[source].fetch(open_session(source, params), settings.strategy, params)
+    if routers is not None:
+        payloads[mikrotik_ipv6.PAYLOAD_KEY] = mikrotik_ipv6.fetch_bindings(routers, params["timeout"])
+    return payloads
 
 
 @contextlib.contextmanager
@@ -87,6 +93,8 @@ def build_outputs(source, payloads, settings, output_dir, force=False, **output_
     output_options.setdefault("write_network_json", getattr(SOURCES[source], "WRITES_NETWORK_JSON", True))
     with paused_gc():
         snapshot = SOURCES[source].to_snapshot(payloads, settings)
+        if mikrotik_ipv6.PAYLOAD_KEY in payloads:
+            mikrotik_ipv6.apply(snapshot, payloads[mikrotik_ipv6.PAYLOAD_KEY])
         topology = engine.build(snapshot, settings)
         plan = publish.plan_outputs(topology, output_dir, **output_options)
     return topology, plan
