@@ -21,6 +21,8 @@ options:
       - For Powercode, the base URL; port V(444) is added unless the URL names a port, then
         V(/api/preseem/index.php).
       - For Sonar, the base URL; V(/api/graphql) is appended unless the URL already ends with it.
+      - For Ubilling, the directory that holds its C(index.php), for example V(http://127.0.0.1/billing/); the
+        UserSide API is read through C(?module=remoteapi&action=userside).
     type: str
   api_key:
     description:
@@ -35,6 +37,13 @@ options:
     description:
       - API token (UISP C(X-Auth-Token); WISPGate C(api_token) form field; Sonar Bearer token). Falls back to the
         E(ISP_OPS_CRM_TOKEN) environment variable.
+    type: str
+  serial:
+    description:
+      - The Ubilling serial, the C(key) of its remote API (Ubilling only). Never shown: URLs in messages carry
+        C(key=***). Falls back to the E(ISP_OPS_UBILLING_SERIAL) environment variable.
+      - A separate option rather than O(api_key), so that the name says what Ubilling calls it and the
+        same variable serves M(isp.ops.ubilling_remoteapi).
     type: str
   timeout:
     description:

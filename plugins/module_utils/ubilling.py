@@ -69,12 +69,19 @@ ASTERISK_READ_PARAMS = frozenset((
 class UbillingError(Exception):
     """A failed call; `reply` is the parsed Reply when Ubilling did answer."""
 
-    def __init__(self, message, url=None, reply=None, kind="error"):
-        self.message = message
+    def __init__(self, reason, url=None, reply=None, kind="error"):
+        self.reason = reason
+        self.message = "Ubilling %s: %s" % (url, reason) if url else reason
         self.url = url
         self.reply = reply
         self.kind = kind
-        super(UbillingError, self).__init__(message)
+        super(UbillingError, self).__init__(self.message)
+
+    def masked(self, serial):
+        """The same error with the serial scrubbed from every text."""
+        self.reason, self.message = mask(self.reason, serial), mask(self.message, serial)
+        self.args = (self.message,)
+        return self
 
 
 class Reply(object):
@@ -187,32 +194,31 @@ def is_read_only(action, param=None, extra=None):
 # --- replies ---------------------------------------------------------------------------------------
 def parse_reply(http_status, body, expect="auto", action=None, shown_url=None):
     """Parse one answer; a Reply, or UbillingError with a message that says what to do."""
-    where = "Ubilling %s" % (shown_url or "remote API")
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
     text = body.strip()
     if http_status != 200:
         hint = " (userside needs a known request=...)" if http_status == 400 and action == "userside" else ""
-        raise UbillingError("%s: HTTP %s%s: %s" % (where, http_status, hint, _snippet(text)), shown_url,
+        raise UbillingError("HTTP %s%s: %s" % (http_status, hint, _snippet(text)), shown_url,
                             kind="http")
     if not text:
-        raise UbillingError("%s: empty reply (HTTP 200 with no body)" % where, shown_url, kind="empty")
+        raise UbillingError("empty reply (HTTP 200 with no body)", shown_url, kind="empty")
     if _is_html(text):
         raise UbillingError(
-            "%s: answered with an HTML page, not an API reply: the action %r is unknown to this Ubilling "
+            "answered with an HTML page, not an API reply: the action %r is unknown to this Ubilling "
             "(no controller in modules/remoteapi, or listed in REMOTEAPI_DISABLE_CALLS), or the url is not "
             "Ubilling's (it should point at the billing directory, e.g. http://127.0.0.1/billing/)"
-            % (where, action), shown_url, kind="html")
+            % (action,), shown_url, kind="html")
     if MAINTENANCE in text:
-        raise UbillingError("%s: Ubilling is in maintenance (the UPDATE file exists in its web root); try "
-                            "again after the update" % where, shown_url, kind="maintenance")
+        raise UbillingError("Ubilling is in maintenance (the UPDATE file exists in its web root); try "
+                            "again after the update", shown_url, kind="maintenance")
     if text.startswith(STARGAZER_DOWN):
-        raise UbillingError("%s: Stargazer is not running on the billing server (%s)" % (where, _snippet(text)),
+        raise UbillingError("Stargazer is not running on the billing server (%s)" % _snippet(text),
                             shown_url, kind="stargazer")
     reply = _classify(text)
     if reply.status in ("ERROR", "FAIL"):
-        raise UbillingError("%s: %s" % (where, error_message(reply)), shown_url, reply, kind="error")
-    _check_expected(reply, expect, where, shown_url)
+        raise UbillingError(error_message(reply), shown_url, reply, kind="error")
+    _check_expected(reply, expect, shown_url)
     return reply
 
 
@@ -236,13 +242,13 @@ def _classify(text):
     return Reply("text", "OK", None, last, text=text, lines=lines[:-1])
 
 
-def _check_expected(reply, expect, where, shown_url):
+def _check_expected(reply, expect, shown_url):
     if reply.kind == "text" and reply.status is None:
-        raise UbillingError("%s: answered with invalid JSON, maybe truncated: %s" % (where, _snippet(reply.text)),
+        raise UbillingError("answered with invalid JSON, maybe truncated: %s" % _snippet(reply.text),
                             shown_url, reply, kind="json")
     wanted = {"status": ("status",), "json": ("json", "undefined"), "text": ("text", "status")}.get(expect)
     if wanted and reply.kind not in wanted:
-        raise UbillingError("%s: expected a %s reply, got %s: %s" % (where, expect, reply.kind, _snippet(reply.text)),
+        raise UbillingError("expected a %s reply, got %s: %s" % (expect, reply.kind, _snippet(reply.text)),
                             shown_url, reply, kind="unexpected")
 
 
@@ -305,16 +311,14 @@ def fetch(url, shown_url, timeout=30, retries=2, retry_delay=1.0, validate_certs
             if isinstance(reason, (socket.timeout, TimeoutError)):
                 problem = "no answer within %s s (timeout)" % timeout
             elif isinstance(reason, ssl.SSLError):
-                raise UbillingError(mask("Ubilling %s: TLS verification failed (%s); fix the certificate or set "
-                                         "validate_certs=false" % (shown_url, reason), serial), shown_url,
-                                    kind="tls")
+                raise UbillingError("TLS verification failed (%s); fix the certificate or set validate_certs=false"
+                                    % reason, shown_url, kind="tls").masked(serial)
             else:
                 problem = "connection failed (%s)" % _reason(reason)
         except (OSError, ValueError) as exc:  # reset, remote closed, bad status line
             problem = "connection failed (%s)" % _reason(exc)
-    raise UbillingError(mask("Ubilling %s: %s, after %d attempt%s" % (shown_url, problem, attempts,
-                                                                    "" if attempts == 1 else "s"), serial),
-                        shown_url, kind="connection")
+    raise UbillingError("%s, after %d attempt%s" % (problem, attempts, "" if attempts == 1 else "s"),
+                        shown_url, kind="connection").masked(serial)
 
 
 def _reason(exc):
@@ -331,6 +335,4 @@ def call(url, serial, action, param=None, extra=None, expect="auto", timeout=30,
     try:
         return parse_reply(status, body, expect, name, shown), shown
     except UbillingError as exc:
-        exc.message = mask(exc.message, serial)
-        exc.args = (exc.message,)
-        raise
+        raise exc.masked(serial)

@@ -42,7 +42,7 @@ options:
     description: The CRM or NMS to read.
     type: str
     required: true
-    choices: [netzur, powercode, sonar, splynx, uisp, wispgate]
+    choices: [netzur, powercode, sonar, splynx, ubilling, uisp, wispgate]
   strategy:
     description:
       - How much of the network becomes shaping nodes.
@@ -54,6 +54,7 @@ options:
         Powercode, which know no sites.
       - Sonar supports V(flat) and V(full) (the default): V(full) adds the network sites holding APs and
         those APs (see O(sonar_airmax_ap_model_ids)).
+      - Ubilling's UserSide API knows no sites or APs, so its topology is V(flat).
     type: str
     choices: [flat, ap_only, ap_site, full]
   root_site:
@@ -256,6 +257,14 @@ EXAMPLES = r"""
     sonar_ltu_ap_model_ids: [40]
     use_mikrotik_ipv6: true
     mikrotik_router_list: /opt/libreqos/src/mikrotikDHCPRouterList.csv
+    output_dir: /opt/libreqos/src
+
+- name: Build ShapedDevices.csv from Ubilling's UserSide API; nomoney, pause and disable users get slowed
+  isp.ops.crm_topology:
+    source: ubilling
+    url: http://billing.example.net/billing/
+    serial: "{{ vault_ubilling_serial }}"
+    suspended_strategy: slow
     output_dir: /opt/libreqos/src
 """
 

@@ -17,7 +17,7 @@ from . import sources
 
 # Environment variables the module falls back to for its secrets (see crm_topology.py).
 ENV_FALLBACKS = {"api_key": "ISP_OPS_CRM_API_KEY", "api_secret": "ISP_OPS_CRM_API_SECRET",
-                 "token": "ISP_OPS_CRM_TOKEN"}
+                 "token": "ISP_OPS_CRM_TOKEN", "serial": "ISP_OPS_UBILLING_SERIAL"}
 
 
 class OptionsError(Exception):
@@ -31,6 +31,7 @@ def argument_spec():
         api_key=dict(type="str", no_log=True),
         api_secret=dict(type="str", no_log=True),
         token=dict(type="str", no_log=True),
+        serial=dict(type="str", no_log=True),
         timeout=dict(type="int", default=60, aliases=["timeout_secs"]),
         retries=dict(type="int", default=3),
         retry_backoff=dict(type="float", default=1.0),

@@ -17,7 +17,7 @@ import gc
 
 from ..topology import engine, publish
 from ..topology.settings import TopologyError
-from . import mikrotik_ipv6, netzur, powercode, sonar, splynx, uisp, wispgate
+from . import mikrotik_ipv6, netzur, powercode, sonar, splynx, ubilling, uisp, wispgate
 from .http import CrmSession
 
 SOURCES = {"splynx": splynx, "uisp": uisp}
@@ -26,6 +26,8 @@ SOURCES.update(netzur=netzur, wispgate=wispgate, powercode=powercode)
 REQUIRED.update(netzur=("url", "api_key"), wispgate=("url", "token"), powercode=("url", "api_key"))
 SOURCES.update(sonar=sonar)
 REQUIRED.update(sonar=("url", "token"))
+SOURCES.update(ubilling=ubilling)
+REQUIRED.update(ubilling=("url", "serial"))
 
 
 def default_strategy(source):
