@@ -23,6 +23,7 @@ from tests.emulators.httpbase import LOOPBACK_HOST  # noqa: E402
 from tests.emulators.labnet import generate  # noqa: E402
 from tests.emulators.netzur import NetzurEmulator  # noqa: E402
 from tests.emulators.powercode import PowercodeEmulator  # noqa: E402
+from tests.emulators.sonar import SonarEmulator  # noqa: E402
 from tests.emulators.wispgate import WispGateEmulator  # noqa: E402
 from tests.emulators.omnileads import OmniLeadsEmulator  # noqa: E402
 from tests.emulators.splynx import SplynxEmulator  # noqa: E402
@@ -32,7 +33,7 @@ from tests.emulators.uisp import UispEmulator  # noqa: E402
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", choices=("splynx", "uisp", "ubilling", "omnileads", "netzur", "wispgate", "powercode"), required=True)
+    parser.add_argument("--source", choices=("splynx", "uisp", "ubilling", "omnileads", "netzur", "wispgate", "powercode", "sonar"), required=True)
     parser.add_argument("--host", default=LOOPBACK_HOST, help="only 127.0.0.1 is accepted")
     parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
     parser.add_argument("--subscribers", type=int, default=200)
@@ -73,6 +74,8 @@ def build(args: argparse.Namespace):
                                 profile=args.profile, **options)
     if args.source == "splynx":
         return SplynxEmulator(network, args.api_key, args.api_secret, **options)
+    if args.source == "sonar":
+        return SonarEmulator(network, args.token, **options)
     if args.source in ("netzur", "powercode"):  # --api-key is the Bearer token / the apiKey form field
         emulator = NetzurEmulator if args.source == "netzur" else PowercodeEmulator
         return emulator(network, args.api_key, **options)
