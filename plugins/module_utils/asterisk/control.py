@@ -38,6 +38,7 @@ FAILURE_MARKERS = (
     "is not loaded",
     "Unable to reload",
     "Permission denied",
+    "No such module",
 )
 
 __all__ = ["AsteriskControl", "AsteriskError", "control_options", "RELOAD_COMMANDS"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 
 # Header keys of the pre-14 `Response: Follows` Command reply; everything after them is raw text.
-FOLLOWS_HEADERS = ("response", "privilege", "actionid")
+FOLLOWS_HEADERS = ("response", "privilege", "actionid", "message")
+# Some 11-13 builds put `Output: ` before the first raw line of a `Follows` reply.
+OUTPUT_PREFIX = "Output: "
 END_COMMAND = "--END COMMAND--"
 
 
@@ -54,7 +56,8 @@ def parse_ami_message(text):
                 break
             fields.append((name.strip(), value.strip()))
             index += 1
-        body = "\n".join(lines[index:])
+        body = "\n".join(line[len(OUTPUT_PREFIX):] if line.startswith(OUTPUT_PREFIX) else line
+                         for line in lines[index:])
         end = body.find(END_COMMAND)
         output = body[:end] if end >= 0 else body
         return AmiMessage(fields, output=output.replace("\r\n", "\n"))
@@ -82,3 +85,193 @@ def command_reply_output(message):
     if not ok and not text:
         text = message.get("Message", "")
     return ok, text
+
+
+# -- chan_sip ---------------------------------------------------------------
+
+# `sip show peers` Status column (chan_sip peer_status()): OK/LAGGED carry the qualify RTT.
+_SIP_STATUS = re.compile(r"(?:^|\s)(\d+)\s+(OK|LAGGED) \((\d+) ms\)|(?:^|\s)(\d+)\s+(UNREACHABLE|UNKNOWN|Unmonitored)(?=\s|$)")
+_SIP_FOOTER = re.compile(r"^\d+ sip peers \[")
+
+
+def parse_sip_peers(text):
+    """Rows of chan_sip `sip show peers` (Asterisk 1.8 to 20, with or without the Comedia column)."""
+    peers = []
+    dyn_at = None
+    for line in text.splitlines():
+        if line.startswith("Name/username"):
+            dyn_at = line.find(" Dyn ")
+            continue
+        if not line.strip() or _SIP_FOOTER.match(line.strip()) or line.lstrip().startswith("--"):
+            continue
+        match = _SIP_STATUS.search(line)
+        tokens = line.split()
+        if not match or len(tokens) < 3:
+            continue
+        name, sep, username = tokens[0].partition("/")
+        port = match.group(1) or match.group(4)
+        status = match.group(2) or match.group(5)
+        rtt = match.group(3)
+        host = tokens[1]
+        dynamic = dyn_at is not None and line[dyn_at:dyn_at + 5].strip() == "D"
+        peers.append(dict(
+            name=name,
+            username=username if sep else None,
+            host=None if host == "(Unspecified)" else host,
+            port=int(port),
+            dynamic=dynamic,
+            status=status,
+            rtt_ms=float(rtt) if rtt is not None else None,
+            description=line[match.end():].strip() or None,
+        ))
+    return peers
+
+
+# -- PJSIP ------------------------------------------------------------------
+
+_CONTACT = re.compile(
+    r"^\s*Contact:\s+(?P<aor>[^/\s]+)/(?P<uri>\S+)\s+(?P<hash>[0-9a-f]+)\s+(?P<status>\S+)\s+(?P<rtt>\S+)\s*$")
+_ENDPOINT = re.compile(r"^\s*Endpoint:\s+(?P<name>\S+)\s+(?P<state>.+?)\s+(?P<channels>\d+) of (?P<max>\S+)\s*$")
+_AOR = re.compile(r"^\s*Aor:\s+(?P<name>\S+)\s+(?P<max>\d+)\s*$")
+_TRANSPORT = re.compile(r"^\s*Transport:\s+(?P<name>\S+)\s+(?P<type>\S+)\s+\d+\s+\d+\s+(?P<bind>\S+)\s*$")
+_AUTH = re.compile(r"^\s*(?P<kind>InAuth|OutAuth):\s+(?P<auth>[^/\s]+)/(?P<user>\S*)\s*$")
+_IDENTIFY = re.compile(r"^\s*Identify:\s+(?P<name>[^/\s]+)/(?P<endpoint>\S+)\s*$")
+_MATCH = re.compile(r"^\s*Match:\s+(?P<match>\S+)\s*$")
+_HOST_PORT = re.compile(r"^(?:sips?:)?(?:[^@;]*@)?(?P<host>\[[^\]]+\]|[^:;>]+)(?::(?P<port>\d+))?")
+
+
+def _rtt(text):
+    """Contact RTT in ms; None when never measured (Asterisk prints nan or -nan)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return None if value != value else value
+
+
+def split_uri(uri):
+    """(host, port) of a SIP URI such as sip:user@10.0.0.2:5161;transport=udp (port None if absent)."""
+    match = _HOST_PORT.match(uri)
+    if not match:
+        return None, None
+    port = match.group("port")
+    return match.group("host").strip("[]"), int(port) if port else None
+
+
+def _is_header(line):
+    """The column legend lines of the pjsip show commands: `Endpoint:  <Endpoint/CID...>`."""
+    value = line.partition(":")[2].strip()
+    return value.startswith("<")
+
+
+def _contact(match):
+    host, port = split_uri(match.group("uri"))
+    return dict(aor=match.group("aor"), uri=match.group("uri"), hash=match.group("hash"),
+                status=match.group("status"), rtt_ms=_rtt(match.group("rtt")), host=host, port=port)
+
+
+def parse_pjsip_contacts(text):
+    """Contact lines of `pjsip show contacts`, `pjsip show aors` or `pjsip show endpoints`."""
+    contacts = []
+    for line in text.splitlines():
+        if _is_header(line):
+            continue
+        match = _CONTACT.match(line)
+        if match:
+            contacts.append(_contact(match))
+    return contacts
+
+
+def parse_pjsip_aors(text):
+    """`pjsip show aors`: each AOR with its max_contacts and contacts."""
+    aors = []
+    for line in text.splitlines():
+        if _is_header(line):
+            continue
+        match = _AOR.match(line)
+        if match:
+            aors.append(dict(name=match.group("name"), max_contacts=int(match.group("max")), contacts=[]))
+            continue
+        match = _CONTACT.match(line)
+        if match and aors:
+            aors[-1]["contacts"].append(_contact(match))
+    return aors
+
+
+def parse_pjsip_endpoints(text):
+    """`pjsip show endpoints` (or `pjsip show endpoint <name>`): endpoints with auths, AORs, contacts,
+    transport and identify matches. The parameter table of `pjsip show endpoint` is ignored."""
+    endpoints = []
+    current = None
+    for line in text.splitlines():
+        if _is_header(line) or not line.strip():
+            continue
+        if line.lstrip().startswith("ParameterName"):
+            current = None  # the per-parameter table of `pjsip show endpoint <name>` follows
+            continue
+        match = _ENDPOINT.match(line)
+        if match:
+            maximum = match.group("max")
+            current = dict(name=match.group("name").split("/", 1)[0], state=match.group("state"),
+                           channels=int(match.group("channels")),
+                           max_channels=None if maximum == "inf" else int(maximum),
+                           in_auths=[], out_auths=[], aors=[], contacts=[], transport=None,
+                           identifies=[], matches=[])
+            endpoints.append(current)
+            continue
+        if current is None:
+            continue
+        for pattern, handler in (
+            (_CONTACT, lambda m: current["contacts"].append(_contact(m))),
+            (_AOR, lambda m: current["aors"].append(m.group("name"))),
+            (_AUTH, lambda m: current["in_auths" if m.group("kind") == "InAuth" else "out_auths"].append(
+                dict(name=m.group("auth"), username=m.group("user")))),
+            (_TRANSPORT, lambda m: current.update(transport=dict(name=m.group("name"), type=m.group("type"),
+                                                                bind=m.group("bind")))),
+            (_IDENTIFY, lambda m: current["identifies"].append(m.group("name"))),
+            (_MATCH, lambda m: current["matches"].append(m.group("match"))),
+        ):
+            match = pattern.match(line)
+            if match:
+                handler(match)
+                break
+    return endpoints
+
+
+def parse_pjsip_transports(text):
+    """`pjsip show transports`: name, type and bind address of each transport."""
+    transports = []
+    for line in text.splitlines():
+        if _is_header(line):
+            continue
+        match = _TRANSPORT.match(line)
+        if match:
+            transports.append(dict(name=match.group("name"), type=match.group("type"), bind=match.group("bind")))
+    return transports
+
+
+# `pjsip show history` summary lines: number, timestamp, direction, address, first SIP line.
+_HISTORY = re.compile(
+    r"^(?P<no>\d+)\s+(?P<ts>\d+)\s+\*\s+(?P<dir><==|==>)\s+(?P<addr>\S+)\s+(?P<first>.+?)\s*$")
+_RESPONSE = re.compile(r"^SIP/2\.0 (?P<code>\d{3})")
+
+
+def parse_pjsip_history(text):
+    """`pjsip show history` entries: direction `in`/`out`, host, port, and request method or response code."""
+    entries = []
+    for line in text.splitlines():
+        match = _HISTORY.match(line.strip())
+        if not match:
+            continue
+        host, port = split_uri(match.group("addr"))
+        first = match.group("first")
+        response = _RESPONSE.match(first)
+        entries.append(dict(
+            number=int(match.group("no")), timestamp=int(match.group("ts")),
+            direction="in" if match.group("dir") == "<==" else "out",
+            host=host, port=port,
+            code=int(response.group("code")) if response else None,
+            method=None if response else first.split(" ", 1)[0],
+            line=first,
+        ))
+    return entries
