@@ -4,7 +4,7 @@
 """Sonar emulator: one GraphQL endpoint, POST /api/graphql with a Bearer token.
 
 Mapping from the lab network: every subscriber is an account. Active ones have status 1
-("Active", or 4 "Active - Commercial" for businesses), both of which activate the account;
+("Active", or 4 "Active - Commercial" for businesses and every tenth account), both of which activate the account;
 suspended ones have status 2 and inactive ones status 3, neither activating. Each account has
 a VOICE and a DATA service (speeds in kilobits per second) and one address. Its first device
 is an inventory item at that address (MAC in the primary "MAC Address" field, IPv4 assigned
@@ -184,7 +184,7 @@ class SonarEmulator(EmulatorServer):
             return INACTIVE
         if subscriber.suspended:
             return SUSPENDED
-        return COMMERCIAL if subscriber.name in BUSINESS_NAMES else ACTIVE
+        return COMMERCIAL if subscriber.name in BUSINESS_NAMES or subscriber.id % 10 == 0 else ACTIVE
 
     def _account(self, subscriber: Subscriber) -> dict:
         ap = self.network.equipment_by_id(subscriber.ap_id)

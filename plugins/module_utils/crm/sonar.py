@@ -118,20 +118,22 @@ def _equals(attribute, values):
 
 
 def fetch(session, strategy, params):
+    models = _equals("inventory_model_id", ap_model_ids(params))
+    if strategy == "full" and not models:
+        raise TopologyError("source=sonar with strategy=full needs sonar_airmax_ap_model_ids or "
+                            "sonar_ltu_ap_model_ids (the Sonar inventory model ids of your APs)")
     statuses = list(params.get("sonar_active_status_ids") or ())
     if not statuses:
-        statuses = [row["id"] for row in mapped(SOURCE, endpoint_path("statuses"),
-                                                _paged(session, "statuses", {}), lambda row: {"id": int(row["id"])})]
+        statuses = mapped(SOURCE, endpoint_path("statuses"), _paged(session, "statuses", {}), lambda row: int(row["id"]))
+        if not statuses:  # an empty search would match every account, active or not
+            raise CrmError(SOURCE, endpoint_path("statuses"), "no account status activates an account; set "
+                           "sonar_active_status_ids")
     payloads = {"accounts": _paged(session, "accounts", {
         "account_search": {"integer_fields": _equals("account_status_id", statuses)},
         "data": {"relation": "service",
                  "search": [{"string_fields": [{"attribute": "type", "match": True, "search_value": "DATA"}]}]},
     })}
     if strategy == "full":
-        models = _equals("inventory_model_id", ap_model_ids(params))
-        if not models:
-            raise TopologyError("source=sonar with strategy=full needs sonar_airmax_ap_model_ids or "
-                                "sonar_ltu_ap_model_ids (the Sonar inventory model ids of your APs)")
         payloads["sites"] = _paged(session, "sites", {
             "rr_ap_models": {"relation": "inventory_items", "search": [{"integer_fields": models}]},
             "ap_models": {"integer_fields": models},
