@@ -19,7 +19,7 @@ SERIAL = make_serial("module test")
 
 @pytest.fixture(scope="module")
 def server():
-    with UbillingEmulator(labnet.generate(15, seed=4), SERIAL, timeout_delay=1.0) as emulator:
+    with UbillingEmulator(labnet.generate(15, seed=4), SERIAL, timeout_delay=4.0) as emulator:
         yield emulator
 
 
