@@ -8,7 +8,7 @@ Mapping from the lab network: every subscriber is an account. Active ones have s
 suspended ones have status 2 and inactive ones status 3, neither activating. Each account has
 a VOICE and a DATA service (speeds in kilobits per second) and one address. Its first device
 is an inventory item at that address (MAC in the primary "MAC Address" field, IPv4 assigned
-to that field), its second an uninventoried MAC address, its third an IP assigned to the
+to that field; every fourth account's CPE model has no MAC field), its second an uninventoried MAC address, its third an IP assigned to the
 account itself. Sonar knows no IPv6 here: that comes from the routers' DHCPv6 bindings.
 Network sites hold the customer APs (model ids in AP_MODEL_IDS) and, as noise a client must
 filter out, their backhaul radios and routers.
@@ -191,6 +191,10 @@ class SonarEmulator(EmulatorServer):
         devices = subscriber.devices
         items = [self._item(devices[0].id, CPE_MODEL.get(ap.model, "LiteBeam 5AC Gen2"), devices[0].mac,
                             "SN%08d" % devices[0].id, devices[0].ipv4, True)]
+        if subscriber.id % 4 == 0:  # this CPE's model has no MAC field: its IPs sit on the item
+            item = items[0]
+            item["ip_assignments"] = item["inventory_model_field_data"][0]["ip_assignments"]
+            del item["inventory_model_field_data"][0]
         macs = [{"id": d.id, "mac_address": d.mac, "ip_assignments": _assignments(d.ipv4)} for d in devices[1:2]]
         own = _assignments(devices[2].ipv4) if len(devices) > 2 else []
         plan = subscriber.plan
