@@ -114,7 +114,8 @@ class Scope(object):
         self.table = table
         self.match = match
         self.columns = tuple(columns)
-        self.desired = sorted(tuple(_text(v) for v in row) for row in desired)
+        self.rows = [tuple(row) for row in desired]  # as inserted (None stays NULL)
+        self.desired = sorted(tuple(_text(v) for v in row) for row in self.rows)
         self.label = label or table
         self.current = None
 
@@ -144,7 +145,7 @@ class Scope(object):
         db.execute("DELETE FROM `%s` WHERE %s" % (self.table, where), args)
         sql = "INSERT INTO `%s` (%s) VALUES (%s)" % (
             self.table, ", ".join("`%s`" % c for c in self.columns), ", ".join(["%s"] * len(self.columns)))
-        for row in self.desired:
+        for row in self.rows:
             db.execute(sql, row)
 
     def render(self, rows):

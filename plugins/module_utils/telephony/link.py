@@ -63,7 +63,7 @@ _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\
 _CODEC = re.compile(r"^[a-z0-9_]{2,20}$")
 _NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
 _EXTENSION = re.compile(r"^[0-9]{2,15}$")
-_PATTERN = re.compile(r"^[0-9XZN.!\[\]*#+-]{1,40}$")
+_PATTERN = re.compile(r"^[0-9XZN.!\[\]*#-]{1,40}$")  # Issabel pattern, no "+"/"|" (prepend/prefix)
 # A value that would break a config line or an SQL-free text field.
 _UNSAFE = re.compile(r"[;\r\n\x00\[\]]")
 
