@@ -156,7 +156,8 @@ def test_customer_in_an_unknown_zone_is_unparented_with_a_warning():
     assert snapshot.warnings == [("customer zone is not among the zones, circuit unparented", "netzur_1 zone 'Nowhere'")]
 
 
-def test_timeout_secs_is_the_timeout_option():
-    params = options.with_defaults({"source": "netzur", "output_dir": "/tmp", "timeout_secs": 120})
-    assert params["timeout"] == 120
+def test_netzur_options_timeout_secs_and_use_mikrotik_ipv6():
+    params = options.with_defaults({"source": "netzur", "output_dir": "/tmp", "timeout_secs": 120,
+                                    "use_mikrotik_ipv6": "yes"})
+    assert (params["timeout"], params["use_mikrotik_ipv6"]) == (120, True)
     assert options.argument_spec()["timeout"]["default"] == 60
