@@ -21,9 +21,10 @@ LOGIN = "/api/v1/login"
 
 
 class OmlError(Exception):
-    def __init__(self, endpoint, reason):
+    def __init__(self, endpoint, reason, status=None):
         self.endpoint = endpoint
         self.reason = reason
+        self.status = status  # the HTTP status, when there was an answer
         super(OmlError, self).__init__("OMniLeads %s: %s" % (endpoint, reason))
 
 
@@ -59,7 +60,7 @@ class OmlClient(object):
         try:
             answer = self._send("POST", LOGIN, {"username": self.username, "password": self.password}, auth=False)
         except OmlError as exc:
-            if getattr(exc, "status", None) in (400, 401, 403, 404):
+            if exc.status in (400, 401, 403, 404):
                 raise OmlError(LOGIN, "login refused for user %r (%s); check the OML API user and password"
                                % (self.username, exc.reason))
             raise
@@ -78,7 +79,7 @@ class OmlClient(object):
         try:
             return self._send(method, path, payload)
         except OmlError as exc:
-            if getattr(exc, "status", None) != 403 or "token" not in exc.reason.lower():
+            if exc.status != 403 or "token" not in exc.reason.lower():
                 raise
         self.login()
         return self._send(method, path, payload)
@@ -118,22 +119,19 @@ def decode(path, status, content_type, body):
     """Check one answer and return its JSON; OML's own ``status: ERROR`` counts as a failure."""
     text = body.decode("utf-8", "replace")
     if "html" in content_type.lower() or text.lstrip()[:1] == "<":
-        error = OmlError(path, "answered with an HTML page, not JSON (HTTP %d); is the url OML's web root "
-                         "and the path an API endpoint?" % status)
-        error.status = status
-        raise error
+        raise OmlError(path, "answered with an HTML page, not JSON (HTTP %d); is the url OML's web root "
+                       "and the path an API endpoint?" % status, status=status)
     data = None
     if text.strip():
         try:
             data = json.loads(text)
         except ValueError as exc:
-            error = OmlError(path, "answered with invalid JSON, %d bytes, maybe truncated (%s)" % (len(body), exc))
-            error.status = status
-            raise error
+            if status >= 400:  # a proxy's or server's plain-text error page
+                raise OmlError(path, "HTTP %d: %s" % (status, _explain(None, text)), status=status)
+            raise OmlError(path, "answered with invalid JSON, %d bytes, maybe truncated (%s)" % (len(body), exc),
+                           status=status)
     if status >= 400 or (isinstance(data, dict) and data.get("status") == "ERROR"):
-        error = OmlError(path, "HTTP %d: %s" % (status, _explain(data, text)))
-        error.status = status
-        raise error
+        raise OmlError(path, "HTTP %d: %s" % (status, _explain(data, text)), status=status)
     if data is None:
         raise OmlError(path, "answered with an empty body (HTTP %d)" % status)
     return data
