@@ -312,7 +312,7 @@ def fetch(url, shown_url, timeout=30, retries=2, retry_delay=1.0, validate_certs
                 problem = "no answer within %s s (timeout)" % timeout
             elif isinstance(reason, ssl.SSLError):
                 raise UbillingError("TLS verification failed (%s); fix the certificate or set validate_certs=false"
-                                    % reason, shown_url, kind="tls").masked(serial)
+                                    % reason, shown_url, kind="tls").masked(serial) from None
             else:
                 problem = "connection failed (%s)" % _reason(reason)
         except (OSError, ValueError) as exc:  # reset, remote closed, bad status line

@@ -59,9 +59,9 @@ def _get(session, params, key):
         response = session.request("GET", url, endpoint=endpoint)
         reply = remoteapi.parse_reply(response.status_code, response.content, "json", "userside")
     except remoteapi.UbillingError as exc:
-        raise CrmError(SOURCE, endpoint, exc.masked(serial).reason)
-    except CrmError as exc:  # transport failures; requests' texts may quote the URL
-        raise CrmError(SOURCE, endpoint, remoteapi.mask(exc.reason, serial))
+        raise CrmError(SOURCE, endpoint, exc.masked(serial).reason) from None
+    except CrmError as exc:  # transport failures: the chained requests errors quote the URL, key and all
+        raise CrmError(SOURCE, endpoint, remoteapi.mask(exc.reason, serial)) from None
     if reply.kind == "undefined":
         return {}
     if not isinstance(reply.json, dict):
