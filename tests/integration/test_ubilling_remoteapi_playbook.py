@@ -1,7 +1,10 @@
 # Copyright: (c) 2026, isp.ops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""isp.ops.ubilling_remoteapi through ansible-playbook against the Ubilling emulator in its own process."""
+"""isp.ops.ubilling_remoteapi through ansible-playbook against the Ubilling emulator in its own process.
+
+(Not test_ubilling_remoteapi.py: the module's unit test has that basename, and pytest needs them unique.)
+"""
 
 from __future__ import annotations
 
