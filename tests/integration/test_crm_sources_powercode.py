@@ -62,6 +62,19 @@ def test_active_customers_kbps_and_the_operator_network_json(crm, out):
         assert row["Parent Node"] == "" and row["IPv4"] not in equipment_ips
 
 
+def test_exception_cpes_place_customers_under_the_operator_nodes(crm, out):
+    network = generate(SUBSCRIBERS, 1)
+    named = [s for s in network.subscribers if s.active and not s.suspended and not s.devices[0].dynamic
+             and s.name not in network.duplicate_names and s.id not in network.duplicate_ip_subscriber_ids]
+    chosen = named[0]
+    result = run("powercode", crm.url, out, api_key=API_KEY, exception_cpes=["%s:Core" % chosen.name])
+    assert result["changed"] and (out / "network.json").read_bytes() == OPERATOR_NETWORK_JSON
+    parents = dict((row["Circuit ID"], row["Parent Node"]) for row in rows(out))
+    assert parents.pop(customer_id(chosen)) == "Core"
+    assert set(parents.values()) == {""}
+    assert not [w for w in warnings_of(result) if "parent nodes used by circuits" in w]
+
+
 def test_every_fault_fails_cleanly(crm, out):
     assert_idempotent("powercode", crm.url, out, api_key=API_KEY)
     assert_every_fault_fails_cleanly(crm, "powercode", crm.url, out, PATH, CUSTOMERS, API_KEY, api_key=API_KEY)

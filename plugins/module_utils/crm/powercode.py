@@ -4,8 +4,9 @@
 """Powercode: the Preseem API on port 444, form POSTs with apiKey and an action; rates in kbps.
 
 A circuit is an Active customer; its devices are its equipment of the customer-side types. The
-circuit's rate is the sum of the distinct services its devices are on. Topology is flat, and
-network.json is left to the operator (WRITES_NETWORK_JSON), as Powercode knows no sites.
+circuit's rate is the sum of the distinct services its devices are on. Powercode knows no sites:
+network.json is the operator's (WRITES_NETWORK_JSON), its nodes are the tree (strategy `full`),
+and circuits are unparented unless exception_cpes places them under one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ..topology.model import Circuit, Device, Snapshot
 from .common import mapped, number, text
 
 SOURCE = "Powercode"
-DEFAULT_STRATEGY = "flat"
+DEFAULT_STRATEGY = "full"
 WRITES_NETWORK_JSON = False
 PORT = 444
 PATH = "/api/preseem/index.php"

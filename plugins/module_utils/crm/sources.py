@@ -97,6 +97,8 @@ def build_outputs(source, payloads, settings, output_dir, force=False, **output_
         snapshot = SOURCES[source].to_snapshot(payloads, settings)
         if mikrotik_ipv6.PAYLOAD_KEY in payloads:
             mikrotik_ipv6.apply(snapshot, payloads[mikrotik_ipv6.PAYLOAD_KEY])
+        if not output_options["write_network_json"]:
+            publish.add_operator_nodes(snapshot, output_dir)
         topology = engine.build(snapshot, settings)
         plan = publish.plan_outputs(topology, output_dir, **output_options)
     return topology, plan

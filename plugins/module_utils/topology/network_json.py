@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 
+from .model import AP, SITE, Node
 from .shaped_devices import format_rate
+
+OPERATOR_ID = "network.json:%s"  # ids of nodes read from an operator's file
 
 
 def _number(value):
@@ -76,3 +79,10 @@ def parse(text, path="network.json"):
     except ValueError as exc:
         raise NetworkJsonError("%s: not valid JSON: %s" % (path, exc))
     return flatten(data, path)
+
+
+def to_nodes(flat):
+    """flatten()'s records -> common-model Nodes, parents by name; kind from "type" (ap/AP, else site)."""
+    return [Node(OPERATOR_ID % name, name, AP if str(kind).lower() == "ap" else SITE,
+                 OPERATOR_ID % parent if parent is not None else None, down or None, up or None)
+            for name, (parent, down, up, kind, node_id) in flat.items()]

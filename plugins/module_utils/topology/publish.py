@@ -117,6 +117,22 @@ def _check_safety_valve(old_count, new_count, max_drop_percent, force):
                 % (old_count, new_count, drop, max_drop_percent))
 
 
+def add_operator_nodes(snapshot, output_dir):
+    """For a source that leaves network.json to the operator: the file's nodes join the snapshot,
+    so circuits can still hang under them (exception_cpes) and graph.dot shows them. The file
+    itself is never rewritten; one that cannot be read is reported by plan_outputs."""
+    text = read_text(os.path.join(output_dir, NETWORK_JSON))
+    if text is None:
+        return
+    try:
+        nodes = network_json.parse(text)
+    except network_json.NetworkJsonError:
+        return
+    for node in network_json.to_nodes(nodes):
+        if node.id not in snapshot.nodes:
+            snapshot.add_node(node)
+
+
 def _warn_missing_parents(plan, rows, nodes, net_path, kept_because):
     missing = sorted(set(r.parent_node for r in rows if r.parent_node and r.parent_node not in nodes))
     if missing:

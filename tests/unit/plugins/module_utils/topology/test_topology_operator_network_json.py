@@ -71,3 +71,20 @@ def test_sources_ask_publish_not_to_write_for_powercode_only(make, tmp_path):
     assert plan.network_json_kept and plan.changed_paths() == [str(tmp_path / n) for n in ("ShapedDevices.csv", "graph.dot")]
     assert all(getattr(sources.SOURCES[name], "WRITES_NETWORK_JSON", True) for name in sources.SOURCES
                if name != "powercode")
+
+
+def test_exception_cpes_hang_circuits_under_the_operator_nodes(tmp_path):
+    (tmp_path / "network.json").write_bytes(OPERATOR_JSON)
+    payloads = {"services": [{"id": "1", "rate_down": 20000, "rate_up": 4000}],
+                "customers": [{"id": str(n), "status": "Active", "name": name, "equipment": [
+                    {"id": str(n), "type": "CPE", "service_id": "1", "ip_address": "100.64.0.%d" % n}]}
+                    for n, name in ((2, "Ana"), (3, "Luis"), (4, "Marta"))]}
+    settings = Settings(strategy="full", exception_cpes={"Ana": "AP A1", "Luis": "Tower A", "Marta": "Nowhere"})
+    topology, plan = sources.build_outputs("powercode", payloads, settings, str(tmp_path))
+    publish.write_outputs(plan)
+    assert (tmp_path / "network.json").read_bytes() == OPERATOR_JSON
+    assert [(row.circuit_id, row.parent_node) for row in topology.rows] == [("2", "AP A1"), ("3", "Tower A"), ("4", "")]
+    assert topology.report.counts()["exception_cpes parent is not a node"] == 1
+    assert plan.warnings == []
+    # The operator's tree, with its rates, is what graph.dot draws.
+    assert [(item.name, item.download_mbps) for item in topology.tree.items()] == [("Tower A", 900), ("AP A1", 250)]
