@@ -14,13 +14,13 @@ description:
   - Creates, updates or deletes one OMniLeads (OML) route through OML's REST API (C(api_app)).
     An inbound route sends a DID to a destination (a campaign, an IVR, ...); an outbound route sends
     dial patterns to SIP trunks.
-  - Logs in at C(/api/v1/login) with O(username) and O(password) and sends the token as
-    C(Authorization: Bearer). An expired token gets one fresh login.
+  - Logs in at C(/api/v1/login) with O(username) and O(password) and sends the token in the
+    C(Authorization) header with the C(Bearer) scheme. An expired token gets one fresh login.
   - Routes are matched by O(name). Only the options you set are compared; an update is sent only
     when one of them differs. OML's update calls replace the whole route, so the module sends the
     current route with your changes laid over it.
   - With O(list_agents=true) it also returns OML's active agents with their dial numbers, the SIP
-    extension followed by the agent id (1006 and agent 1 give C(10061)): the number a PBX dials to
+    extension followed by the agent id (1006 and agent 1 give C(10061)), the number a PBX dials to
     reach that agent over the trunk. O(name) may then be left out to only list agents.
   - Any failure (refused login, OML validation error, HTTP error, timeout, reset, HTML page,
     truncated JSON) fails the task with one message naming the endpoint and what OML said.
@@ -228,8 +228,8 @@ def check_options(module):
     wrong = OUTBOUND_ONLY if params["type"] == "inbound" else INBOUND_ONLY if params["type"] == "outbound" else ()
     given = [option for option in wrong if params[option] is not None]
     if given:
-        module.fail_json(msg="%s only apply to %s routes" % (", ".join(given), "outbound" if params["type"] == "inbound"
-                                                            else "inbound"))
+        other = "outbound" if params["type"] == "inbound" else "inbound"
+        module.fail_json(msg="%s only apply to %s routes" % (", ".join(given), other))
     for index, item in enumerate(params["patterns"] or []):
         if not isinstance(item, (str, dict)) or (isinstance(item, dict) and not item.get("match_pattern")):
             module.fail_json(msg="patterns[%d] must be a match pattern string or a dict with match_pattern" % index)

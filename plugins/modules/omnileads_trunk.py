@@ -15,7 +15,7 @@ description:
     wizard file, C(oml_pjsip_wizard_custom.conf), which OML's C(pjsip_wizard.conf) includes and OML
     never regenerates. The section sits in a managed block (C(; BEGIN isp.ops omnileads_trunk:<name>) /
     C(; END ...)); everything outside the block is left byte for byte.
-  - The section follows OML's PBX templates (PBX LAN, PBX WAN, Docker), chosen by the scenario: transport
+  - The section follows OML's PBX templates (PBX LAN, PBX WAN, Docker), chosen by the scenario. The transport is
     C(trunk-transport), C(trunk-nat-transport) or C(trunk-nat-docker-transport); C(rtp_symmetric),
     C(force_rport) and C(rewrite_contact) per scenario; authentication both ways with ONE secret
     (C(inbound_auth/*) for the PBX calling in, C(outbound_auth/*) for OML calling out);
