@@ -304,7 +304,7 @@ written:
 network_json_kept:
   description:
     - True when an existing network.json was kept because O(always_overwrite_network_json) is false, or
-      because the source never writes it (V(powercode): the operator maintains network.json).
+      because the source never writes it (V(powercode), whose network.json the operator maintains).
   returned: success
   type: bool
 crm_error:
