@@ -498,3 +498,26 @@ class AsteriskLab(object):
             self._mounted = False
         shutil.rmtree(os.path.join(self.chroot, LAB_SUBDIR, self.lab_id), ignore_errors=True)
 
+
+
+def wait_for(probe, timeout=30, interval=0.5, what="condition"):
+    """Call probe() until it returns something truthy (bounded); return that value or raise LabError."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise LabError("%s not reached within %ss (last: %r)" % (what, timeout, last))
+
+
+def lab_fixture(scope="module"):
+    """A pytest fixture yielding a running AsteriskLab, torn down after the module's tests."""
+    import pytest
+
+    @pytest.fixture(scope=scope)
+    def asterisk_lab():
+        with AsteriskLab() as lab:
+            yield lab
+    return asterisk_lab

@@ -205,7 +205,9 @@ class TrunkHealth(object):
     def probe(self, name, wait):
         """Qualify `name` once with the SIP history on; wait (bounded) for its final answer.
 
-        The history is an in-memory debug buffer; it is switched off again unless it was on.
+        Returns only the history entries recorded since the probe began, so older exchanges (an
+        earlier configuration) do not count. The history is an in-memory debug buffer; when the
+        probe switched it on, it switches it off and clears it again.
         """
         before = self.history()
         was_on = bool(before)
@@ -215,10 +217,8 @@ class TrunkHealth(object):
             start = max([e["number"] for e in before] or [-1])
             self.control.command("pjsip qualify %s" % name)
             deadline = self.clock() + wait
-            entries = []
             while True:
-                entries = self.history()
-                new = [e for e in entries if e["number"] > start]
+                new = [e for e in self.history() if e["number"] > start]
                 answered = [e for e in new if e["direction"] == "in" and (e["code"] or 0) >= 200]
                 # A challenge is answered by a retry; wait for the retry's own final answer.
                 if answered and (answered[-1]["code"] not in CHALLENGES or len(answered) >= 2):
@@ -228,7 +228,8 @@ class TrunkHealth(object):
                 self.sleep(0.2)
             # The contact status changes once Asterisk has processed the answer.
             self.sleep(0.2)
-            return entries
+            return new
         finally:
             if not was_on:
                 self.control.command("pjsip set history off")
+                self.control.command("pjsip set history clear")
