@@ -52,7 +52,7 @@ options:
       - Defaults to V(ap_only) for Splynx and V(full) for UISP.
       - Defaults to V(full) for Netzur (its zones become top-level sites), V(flat) for WISPGate, and V(full)
         for Powercode, whose tree is the operator's C(network.json) (see O(always_overwrite_network_json)).
-      - Sonar supports V(flat) and V(full) (the default): V(full) adds the network sites holding APs and
+      - Sonar supports V(flat) and V(full) (the default); V(full) adds the network sites holding APs and
         those APs (see O(sonar_airmax_ap_model_ids)).
       - Ubilling's UserSide API knows no sites or APs, so its topology is V(flat).
     type: str
