@@ -40,7 +40,7 @@ options:
     type: str
   serial:
     description:
-      - The Ubilling serial, the C(key) of its remote API (Ubilling only). Never shown: URLs in messages carry
+      - The Ubilling serial, the C(key) of its remote API (Ubilling only). Never shown, URLs in messages carry
         C(key=***). Falls back to the E(ISP_OPS_UBILLING_SERIAL) environment variable.
       - A separate option rather than O(api_key), so that the name says what Ubilling calls it and the
         same variable serves M(isp.ops.ubilling_remoteapi).

@@ -13,10 +13,10 @@ version_added: 0.1.0
 description:
   - Sends C(GET <url>?module=remoteapi&key=<serial>&action=<action>[&param=...][&name=value...]) to a
     Ubilling server and parses the reply, which is always HTTP 200 C(text/html) whatever happened.
-  - Understands every reply form, with Ubilling's loose spacing (C(OK: MULTIGEN)) and the progress lines
-    some actions print before the last line - C(OK:), C(SKIP:), C(SKIPPED:), C(WARNING:), C(ERROR:),
+  - "Understands every reply form, with Ubilling's loose spacing (C(OK: MULTIGEN)) and the progress lines
+    some actions print before the last line: C(OK:), C(SKIP:), C(SKIPPED:), C(WARNING:), C(ERROR:),
     C(FAIL:), JSON, the literal C(undefined) (an empty UserSide result) and other C(WORD:WORD) texts such
-    as C(CACHEDOG:CACHE_OK).
+    as C(CACHEDOG:CACHE_OK)."
   - Fails with a message that says what to do on C(ERROR:) replies (for example C(ERROR:API_DISABLED)
     means C(REMOTEAPI_ENABLED=0) in C(alter.ini)), on C(FAIL:), on an HTML page (an unknown action, or a
     URL that is not the API), on the maintenance text, on an empty reply, on other HTTP statuses and when
@@ -64,8 +64,9 @@ options:
     type: str
   params:
     description:
-      - Further query parameters, for example C({period: 30}), C({login: user1, summ: 10}),
-        C({request: get_user_list}) or C({nn: 1}). Values are URL-encoded.
+      - Further query parameters as a dictionary of names and values, for example C(period) for
+        V(vserviceschargefee), C(login) and C(summ) for V(usercash), C(request) for V(userside) or C(nn) for
+        V(fullhostscan). Values are URL-encoded; see the examples.
       - C(module), C(key) and C(action) are set by the module and refused here.
     type: dict
     default: {}
