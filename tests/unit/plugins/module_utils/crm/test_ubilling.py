@@ -13,7 +13,7 @@ from ansible_collections.isp.ops.plugins.module_utils.crm import sources
 from ansible_collections.isp.ops.plugins.module_utils.crm import ubilling as client
 from ansible_collections.isp.ops.plugins.module_utils.crm.http import CrmError
 from ansible_collections.isp.ops.plugins.module_utils.topology.publish import SafetyValveError
-from ansible_collections.isp.ops.plugins.module_utils.topology.settings import Settings
+from ansible_collections.isp.ops.plugins.module_utils.topology.settings import Settings, TopologyError
 from tests.emulators.ubilling import (
     STATE_DISABLE, STATE_NOMONEY, STATE_PAUSE, UbillingEmulator, login_of, make_serial)
 
@@ -181,6 +181,9 @@ def test_undefined_user_list_trips_the_safety_valve(ubilling, network):
         sources.check_not_empty("ubilling", payloads)
 
 
-def test_required_options_and_default_strategy():
+def test_required_options_and_strategy(ubilling, run):
     assert sources.missing_options("ubilling", {"url": "http://h/billing/"}) == ["serial"]
     assert sources.default_strategy("ubilling") == "flat"
+    with pytest.raises(TopologyError, match="source=ubilling supports strategy flat, not full"):
+        run(strategy="full")
+    assert ubilling.requests == []
