@@ -8,9 +8,10 @@ Kbit/s), ``request=get_user_list`` the users keyed by login. A circuit is a logi
 its devices are the ``ip_mac`` entries (the IPv4 may come as an integer or a float such as
 2886729739.0). ``state_id`` 1 (nomoney), 2 (pause) and 3 (disable) mark it suspended, for the
 shared suspended_strategy; 4 (new, tariff ``*_NO_TARIFF_*``) is not shaped. Ubilling knows no
-sites or APs here, so the topology is flat and the other strategies are refused. Per-user speed overrides (table ``userspeeds``) are
-not in this API. Replies are parsed by module_utils/ubilling.py, so ``ERROR:``, HTML,
-maintenance and ``undefined`` answers fail with Ubilling's own meaning.
+sites or APs here, so the topology is flat and the other strategies are refused. Per-user speed
+overrides (table ``userspeeds``) are not in this API. Replies are parsed by
+module_utils/ubilling.py, so ``ERROR:``, HTML, maintenance and ``undefined`` answers fail with
+Ubilling's own meaning.
 """
 
 from __future__ import annotations
