@@ -186,7 +186,7 @@ def apply(snapshot, payload):
             if mac:
                 by_mac.setdefault(mac, device)
             for address in device.ipv4:
-                host, _sep, length = str(address).partition("/")
+                host, length = str(address).partition("/")[::2]
                 if length in ("", "32"):
                     by_ipv4.setdefault(host.strip(), device)
     added = 0
@@ -195,8 +195,8 @@ def apply(snapshot, payload):
         if device is None and ipv4:
             device = by_ipv4.get(ipv4)
         if device is None:
-            snapshot.warnings.append((UNMATCHED, "%s from %s (MAC %s, IPv4 %s)" % (prefix, router, mac or "unknown",
-                                                                                  ipv4 or "unknown")))
+            snapshot.warnings.append((UNMATCHED, "%s from %s (MAC %s, IPv4 %s)"
+                                      % (prefix, router, mac or "unknown", ipv4 or "unknown")))
         elif prefix not in device.ipv6:
             device.ipv6.append(prefix)
             added += 1
