@@ -12,7 +12,7 @@ short_description: Issabel custom extensions and an outbound route that reach OM
 version_added: 0.1.0
 description:
   - Manages the Issabel side of calls from the PBX to OMniLeads (OML), as the OMniLeads integration guide
-    describes them:
+    describes them.
   - Custom extensions that dial an OML inbound-route DID (for example V(098098)) or an OML agent (its SIP
     number followed by its agent id, 1006 + 1 gives V(10061)) over the trunk, with the dial string
     C(SIP/<trunk>/<number>) (chan_sip) or C(PJSIP/<number>@<trunk>) (PJSIP).

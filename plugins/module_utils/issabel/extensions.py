@@ -90,10 +90,8 @@ def render_dialplan(params, extensions, route):
     context = context_name(params["trunk"])
     lines = ["[%s]" % context]
     for item in extensions:
-        lines += ["; %s" % item["name"],
-                  "exten => %s,1,Dial(%s)" % (item["extension"], dial_string(params["technology"], params["trunk"],
-                                                                            item["number"])),
-                  " same => n,Hangup()"]
+        dial = dial_string(params["technology"], params["trunk"], item["number"])
+        lines += ["; %s" % item["name"], "exten => %s,1,Dial(%s)" % (item["extension"], dial), " same => n,Hangup()"]
     if route:
         for pattern in route["patterns"]:
             lines += ["; outbound route %s" % route["name"],
