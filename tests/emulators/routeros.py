@@ -242,9 +242,9 @@ class RouterOSEmulator:
 
     @staticmethod
     def _send(sock, sentences, tag) -> None:
-        data = b"".join(encode_sentence(words + ([".tag=%s" % tag] if tag is not None and words[0] != "!fatal"
-                                                  else [])) for words in sentences)
-        sock.sendall(data)
+        tagged = [".tag=%s" % tag] if tag is not None else []
+        sock.sendall(b"".join(encode_sentence(words if words[0] == "!fatal" else words + tagged)
+                              for words in sentences))
 
 
 def router_tables(network: LabNetwork, subscribers: list[Subscriber], router_number: int) -> dict:

@@ -85,7 +85,7 @@ class SonarEmulator(EmulatorServer):
         return [API]
 
     def is_authorized(self, headers) -> bool:
-        scheme, _, supplied = (headers.get("Authorization") or "").partition(" ")
+        scheme, supplied = (headers.get("Authorization") or "").partition(" ")[::2]
         return scheme == "Bearer" and bool(supplied) and hmac.compare_digest(supplied.encode("utf-8"), self._token)
 
     def error_payload(self, status: int, message: str) -> object:

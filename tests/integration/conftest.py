@@ -64,6 +64,14 @@ def emulator(tmp_path):
 
 
 @pytest.fixture
+def out(tmp_path):
+    """An empty output directory for crm_topology runs (tmp_path itself holds the emulator's files)."""
+    directory = tmp_path / "out"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
 def playbook():
     """Run a playbook of this checkout with its ansible.cfg; returns CompletedProcess."""
 

@@ -25,13 +25,6 @@ def crm(emulator):
                     "--timeout-delay", TIMEOUT_DELAY)
 
 
-@pytest.fixture
-def out(tmp_path):
-    directory = tmp_path / "out"
-    directory.mkdir()
-    return directory
-
-
 def shaped(network):
     return dict((str(s.id), s) for s in network.subscribers if s.active and not s.suspended)
 

@@ -32,13 +32,6 @@ def routers():
         router.stop()
 
 
-@pytest.fixture
-def out(tmp_path):
-    directory = tmp_path / "out"
-    directory.mkdir()
-    return directory
-
-
 def router_list(directory, routers):
     path = directory / "mikrotikDHCPRouterList.csv"
     path.write_text(HEADER + "".join("%s,127.0.0.1,%s,%s,%d\n" % (r.name, USER, PASSWORD, r.bound_port)
