@@ -92,6 +92,11 @@ for d in etc/asterisk var/lib/asterisk var/log/asterisk var/spool/asterisk var/r
     usr/share/asterisk; do
     [[ -e $partial/$d ]] && chown -R root:root "$partial/$d"
 done
+# The tests run this tree inside network namespaces that reach nothing else; Asterisk's DNS
+# lookups (its own host name, for the RTP address) must fail at once instead of trying the
+# build host's resolver.
+printf '# isp.ops lab: no DNS inside the test namespaces\nnameserver 127.0.0.1\n' >"$partial/etc/resolv.conf"
+printf '127.0.0.1 localhost\n::1 localhost\n' >"$partial/etc/hosts"
 if ! valid "$partial"; then
     echo "asterisk-chroot: asterisk does not run inside $partial" >&2
     exit 1

@@ -243,6 +243,25 @@ def asterisk_marks():
     return marks + ([pytest.mark.skip(reason=reason)] if reason else [])
 
 
+RESOLV_CONF = "# isp.ops lab: no DNS inside the test namespaces\nnameserver 127.0.0.1\n"
+HOSTS = "127.0.0.1 localhost\n::1 localhost\n"
+
+
+def offline_resolver(root):
+    """Point the chroot's resolver at loopback (as asterisk-chroot.sh does), for older trees."""
+    for name, text in (("resolv.conf", RESOLV_CONF), ("hosts", HOSTS)):
+        path = os.path.join(root, "etc", name)
+        try:
+            with open(path) as handle:
+                if handle.read() == text:
+                    continue
+        except OSError:
+            pass
+        with open(path + ".tmp", "w") as handle:
+            handle.write(text)
+        os.replace(path + ".tmp", path)
+
+
 class ChrootMounts(object):
     """/proc and /dev bind-mounted into the chroot, shared by every lab using it at the same time.
 
@@ -283,6 +302,7 @@ class ChrootMounts(object):
     def acquire(self):
         with self._locked():
             self._live_tokens()
+            offline_resolver(self.root)
             for source, target in zip(("/proc", "/dev"), self.mountpoints()):
                 if not self.is_mounted(target):
                     os.makedirs(target, exist_ok=True)
@@ -365,6 +385,11 @@ class Instance(object):
                         "".join("load => %s\n" % module for module in MODULES))
         base.setdefault("logger.conf", LOGGER_CONF)
         base.setdefault("manager.conf", MANAGER_CONF.format(user=AMI_USER, secret=self.ami_secret))
+        base.setdefault("cdr.conf", "[general]\nenable = no\n")
+        # Present but empty, so the log shows only what the tests cause.
+        for quiet in ("acl.conf", "udptl.conf", "pjproject.conf", "features.conf", "ccss.conf", "cel.conf",
+                      "indications.conf", "pjsip_wizard.conf"):
+            base.setdefault(quiet, "")
         for filename, text in base.items():
             self.write(filename, text)
 
