@@ -62,6 +62,13 @@ def router_list_path(params):
     return params.get("mikrotik_router_list") or os.path.join(params["output_dir"], DEFAULT_ROUTER_LIST)
 
 
+def routers(params):
+    """The routers to read for `use_mikrotik_ipv6`; fails before any request if that cannot work."""
+    if not HAS_LIBROUTEROS:
+        raise TopologyError("use_mikrotik_ipv6 needs the Python library librouteros on the host that runs the import")
+    return read_router_list(router_list_path(params))
+
+
 def read_router_list(path):
     """[Router] from a CSV with a header row and rows name,host,username,password,port."""
     try:

@@ -55,7 +55,7 @@ def fetch(source, params, settings):
                             % (source, " or ".join(allowed), settings.strategy))
     routers = None
     if params.get("use_mikrotik_ipv6"):  # a bad router list fails before any request
-        routers = mikrotik_ipv6.read_router_list(mikrotik_ipv6.router_list_path(params))
+        routers = mikrotik_ipv6.routers(params)
     payloads = SOURCES[source].fetch(open_session(source, params), settings.strategy, params)
     if routers is not None:
         payloads[mikrotik_ipv6.PAYLOAD_KEY] = mikrotik_ipv6.fetch_bindings(routers, params["timeout"])

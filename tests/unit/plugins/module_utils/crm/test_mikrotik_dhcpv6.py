@@ -240,3 +240,15 @@ def test_engine_is_unchanged_without_the_option(lab, network, tmp_path):
 
 def sonar_snapshot(payloads, settings):
     return sources.SOURCES["sonar"].to_snapshot(payloads, settings)
+
+
+def test_without_librouteros_the_module_and_the_import_say_so(monkeypatch, tmp_path, run_module):
+    from ansible_collections.isp.ops.plugins.modules import crm_topology
+    monkeypatch.setattr(mk, "HAS_LIBROUTEROS", False)
+    result = run_module(crm_topology.main, dict(source="sonar", url="http://127.0.0.1:9", token="lab-token-Zq",
+                                                output_dir=str(tmp_path), use_mikrotik_ipv6=True))
+    assert result["failed"] and "librouteros" in result["msg"]
+    with pytest.raises(mk.TopologyError, match="use_mikrotik_ipv6 needs the Python library librouteros"):
+        sources.fetch("sonar", dict(url="http://127.0.0.1:9", token="lab-token-Zq", output_dir=str(tmp_path),
+                                    use_mikrotik_ipv6=True), Settings(strategy="flat"))
+    assert list(tmp_path.iterdir()) == []
