@@ -24,7 +24,7 @@ options:
   ami_host:
     description:
       - Address of the Asterisk Manager Interface (AMI). When set, commands and reloads go through AMI
-        (C(Action: Command)) instead of the CLI.
+        (its C(Command) action) instead of the CLI.
       - The AMI user needs the C(command) and C(system) write permissions in C(manager.conf).
     type: str
   ami_port:

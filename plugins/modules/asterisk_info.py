@@ -12,7 +12,7 @@ short_description: SIP trunk health of a running Asterisk (chan_sip peers, PJSIP
 version_added: 0.1.0
 description:
   - Reads C(sip show peers) (chan_sip), C(pjsip show endpoints) and C(pjsip show contacts) through the Asterisk
-    CLI (C(asterisk -rx)) or AMI (C(Action: Command), both reply formats), and returns each peer's or endpoint's
+    CLI (C(asterisk -rx)) or AMI (its C(Command) action, in both reply formats), and returns each peer's or endpoint's
     status with the qualify round-trip time.
   - With O(name), returns only that trunk, a summary in RV(trunk) and, when it is not up, the likely cause in
     RV(diagnosis) (wrong secret, wrong port, unreachable host, not configured, not qualified).

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 # Header keys of the pre-14 `Response: Follows` Command reply; everything after them is raw text.
@@ -146,7 +147,7 @@ def _rtt(text):
         value = float(text)
     except ValueError:
         return None
-    return None if value != value else value
+    return None if math.isnan(value) else value
 
 
 def split_uri(uri):
@@ -221,21 +222,36 @@ def parse_pjsip_endpoints(text):
             continue
         if current is None:
             continue
-        for pattern, handler in (
-            (_CONTACT, lambda m: current["contacts"].append(_contact(m))),
-            (_AOR, lambda m: current["aors"].append(m.group("name"))),
-            (_AUTH, lambda m: current["in_auths" if m.group("kind") == "InAuth" else "out_auths"].append(
-                dict(name=m.group("auth"), username=m.group("user")))),
-            (_TRANSPORT, lambda m: current.update(transport=dict(name=m.group("name"), type=m.group("type"),
-                                                                bind=m.group("bind")))),
-            (_IDENTIFY, lambda m: current["identifies"].append(m.group("name"))),
-            (_MATCH, lambda m: current["matches"].append(m.group("match"))),
-        ):
-            match = pattern.match(line)
-            if match:
-                handler(match)
-                break
+        _endpoint_line(current, line)
     return endpoints
+
+
+def _endpoint_line(endpoint, line):
+    """Add one detail line of `pjsip show endpoints` to its endpoint."""
+    match = _CONTACT.match(line)
+    if match:
+        endpoint["contacts"].append(_contact(match))
+        return
+    match = _AOR.match(line)
+    if match:
+        endpoint["aors"].append(match.group("name"))
+        return
+    match = _AUTH.match(line)
+    if match:
+        key = "in_auths" if match.group("kind") == "InAuth" else "out_auths"
+        endpoint[key].append(dict(name=match.group("auth"), username=match.group("user")))
+        return
+    match = _TRANSPORT.match(line)
+    if match:
+        endpoint["transport"] = dict(name=match.group("name"), type=match.group("type"), bind=match.group("bind"))
+        return
+    match = _IDENTIFY.match(line)
+    if match:
+        endpoint["identifies"].append(match.group("name"))
+        return
+    match = _MATCH.match(line)
+    if match:
+        endpoint["matches"].append(match.group("match"))
 
 
 def parse_pjsip_transports(text):
