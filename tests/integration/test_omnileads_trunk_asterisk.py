@@ -81,6 +81,10 @@ def test_trunk_from_the_link_qualifies_both_ways_and_a_did_call_reaches_from_pbx
     arrival = wait_for(lambda: "OML-ARRIVAL did 098098" in lab.oml.read_log(), timeout=20,
                        what="the DID call in OML's from-pbx context")
     assert arrival
+    # An agent: SIP extension 1006 followed by agent id 1 (omlacd takes ${EXTEN:4} as the agent id).
+    lab.pbx.rx("channel originate PJSIP/10061@omnileads extension s@lab-park")
+    assert wait_for(lambda: "OML-ARRIVAL agent 1 via 10061" in lab.oml.read_log(), timeout=20,
+                    what="the agent call in OML's from-pbx context")
 
 
 def test_a_transport_the_running_asterisk_lacks_is_refused_before_writing(lab, run_module):
