@@ -80,6 +80,7 @@ def test_every_reply_form_with_vvv(ubilling, calls):
     (multigen, scan, scan_nn, autocredit, glscache, cachedog, tariffs, nobody, identify, save, unknown, nasmon,
      wrong) = results
     assert (multigen["status"], multigen["tag"], multigen["changed"]) == ("OK", "MULTIGEN", True)
+    assert multigen["invocation"]["module_args"]["retry_delay"] == 0  # module_defaults group/isp.ops.ubilling
     assert scan["output_lines"] and scan["tag"] == "FULLHOSTSCAN" and scan_nn["output_lines"] == []
     assert (autocredit["status"], autocredit["changed"]) == ("SKIP", False)
     assert (glscache["status"], glscache["changed"]) == ("SKIPPED", False)
