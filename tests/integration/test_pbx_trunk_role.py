@@ -86,6 +86,6 @@ def test_wrong_secret_on_the_oml_side_fails_with_the_cause(lab, tmp_path):
     failed = run_role(tmp_path, lab, link, retries=3)
     assert failed.returncode != 0
     message = failed.stdout[failed.stdout.find("Fail with the trunk's status"):]
-    assert "trunk omnileads to OML at %s:%d is not reachable" % (lab.oml.address, lab.oml.sip_port) in message
+    assert "trunk omnileads to OML at %s:%d is not up" % (lab.oml.address, lab.oml.sip_port) in message
     assert "secret" in message, message[-3000:]
     assert "Role-S3cret" not in failed.stdout and "not-the-same" not in failed.stdout
