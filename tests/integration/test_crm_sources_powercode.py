@@ -44,7 +44,7 @@ def test_active_customers_kbps_and_the_operator_network_json(crm, out):
     assert (out / "network.json").read_bytes() == OPERATOR_NETWORK_JSON
     assert not (out / "network.lastGood.json").exists()
     assert first["network_json_kept"] is True
-    assert any("always_overwrite_network_json is ignored" in w for w in warnings_of(first))
+    assert any("always_overwrite_network_json is ignored" in w and str(out) in w for w in warnings_of(first))
     by_id = dict((customer_id(s), s) for s in network.subscribers if s.active and not s.suspended)
     written = rows(out)
     assert set(row["Circuit ID"] for row in written) <= set(by_id)
@@ -72,7 +72,8 @@ def test_exception_cpes_place_customers_under_the_operator_nodes(crm, out):
     parents = dict((row["Circuit ID"], row["Parent Node"]) for row in rows(out))
     assert parents.pop(customer_id(chosen)) == "Core"
     assert set(parents.values()) == {""}
-    assert not [w for w in warnings_of(result) if "parent nodes used by circuits" in w]
+    # (warnings of earlier in-process module runs may linger in Ansible's global list: match on the path)
+    assert not [w for w in warnings_of(result) if str(out) in w and "parent nodes used by circuits" in w]
 
 
 def test_every_fault_fails_cleanly(crm, out):
