@@ -243,10 +243,10 @@ def main():
                            mutually_exclusive=[("destination", "destination_id")])
     check_options(module)
     params = module.params
-    client = OmlClient(params["url"], params["username"], params["password"], timeout=params["timeout"],
-                       validate_certs=params["validate_certs"])
     result = dict(changed=False)
     try:
+        client = OmlClient(params["url"], params["username"], params["password"], timeout=params["timeout"],
+                           validate_certs=params["validate_certs"])
         if params["name"]:
             changed, before, after = routes.ensure(client, params["type"], params, params["state"], module.check_mode)
             result.update(changed=changed, route=after)

@@ -145,7 +145,8 @@ class OmniLeadsEmulator(EmulatorServer):
         data, error = self._json_body(body)
         if error:
             return error
-        missing = {field: [REQUIRED] for field in ("username", "password") if not data.get(field)}
+        missing = {field: [REQUIRED if data.get(field) is None else "This field may not be blank."]
+                   for field in ("username", "password") if not data.get(field)}
         if missing:
             return self._json_reply(400, missing)
         good = (hmac.compare_digest(str(data["username"]), self.username)

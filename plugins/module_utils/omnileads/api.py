@@ -49,6 +49,8 @@ class OmlClient(object):
     """One OML API session. `url` is the web root, e.g. https://oml.example.com."""
 
     def __init__(self, url, username, password, timeout=30, validate_certs=True):
+        if not url.startswith(("http://", "https://")):
+            raise OmlError(LOGIN, "url %r must start with http:// or https://" % url)
         self.base_url = url.rstrip("/")
         self.username = username
         self.password = password

@@ -23,6 +23,7 @@ OFFLINE = dict(url="http://127.0.0.1:9", username="admin", password="pw", timeou
     (dict(type="outbound", name="r", patterns=[{"prefix": "0"}]), "patterns[0] must be a match pattern string"),
     (dict(type="outbound", name="r", patterns=[{"match_pattern": "X.", "strip": 1}]),
      "patterns[0] has unknown keys: strip"),
+    (dict(list_agents=True, url="oml.example.com"), "url 'oml.example.com' must start with http:// or https://"),
 ])
 def test_bad_options_fail_before_any_call(run_module, options, message):
     result = run_module(omnileads_route.main, dict(OFFLINE, **options))
