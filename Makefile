@@ -7,13 +7,14 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST := $(PY) -m pytest
 
-.PHONY: help venv test unit integration sanity lint build-check bench demo demo-clean clean
+.PHONY: help venv test unit integration sanity lint build-check molecule bench demo demo-clean clean
 
 help:
 	@echo "make demo        run the main job on the lab inventory (emulated CRM, shaper in namespaces)"
 	@echo "make test        every test layer: pytest, ansible-test sanity, ansible-lint, build"
 	@echo "make bench       benchmarks (ratios against a baseline measured in the same run)"
 	@echo "make lint        ansible-lint --profile production"
+	@echo "make molecule    every molecule scenario under extensions/molecule/ (localhost, root)"
 	@echo "make demo-clean  remove what the demo started"
 
 venv:
@@ -35,7 +36,12 @@ lint: venv
 build-check: venv
 	bash scripts/build-check.sh
 
-test: venv unit integration sanity lint build-check
+# Every scenario molecule finds in extensions/molecule/<name>/molecule.yml (collection mode), in turn;
+# each one's destroy runs even after a failed step.
+molecule: venv
+	molecule test --all
+
+test: venv unit integration sanity lint build-check molecule
 	@echo "make test: all layers passed"
 
 bench: venv
