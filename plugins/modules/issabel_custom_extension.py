@@ -31,10 +31,9 @@ description:
   - An extension number that already belongs to a phone (a non-custom device) is never replaced.
 author:
   - isp.ops contributors (@isp-ops)
-requirements:
-  - PyMySQL (O(mode=database) only)
 extends_documentation_fragment:
   - isp.ops.asterisk
+  - isp.ops.issabel
   - isp.ops.attributes
 attributes:
   check_mode:
@@ -122,33 +121,6 @@ options:
         not running; C(amportal a r) does not write them, so the extensions will not dial until they exist.
     type: bool
     default: true
-  db_host:
-    description: O(mode=database). Database host (ignored with O(db_unix_socket)).
-    type: str
-    default: localhost
-  db_port:
-    description: O(mode=database). Database TCP port.
-    type: int
-    default: 3306
-  db_user:
-    description: O(mode=database). Database user (C(AMPDBUSER) in C(/etc/issabelpbx.conf)).
-    type: str
-    default: asteriskuser
-  db_password:
-    description: O(mode=database). Database password (C(AMPDBPASS)).
-    type: str
-  db_name:
-    description: O(mode=database). Database name (C(AMPDBNAME)).
-    type: str
-    default: asterisk
-  db_unix_socket:
-    description: O(mode=database). Unix socket of the database server, used instead of host and port.
-    type: path
-  amportal_command:
-    description: O(mode=database). Command, as a list of arguments, that applies the database to Asterisk.
-    type: list
-    elements: str
-    default: [amportal, a, r]
 seealso:
   - module: isp.ops.issabel_trunk
   - module: isp.ops.omnileads_route

@@ -27,10 +27,9 @@ description:
     C(disallow=all), C(allow), C(qualify), C(secret), C(fromuser), C(defaultuser), C(context)).
 author:
   - isp.ops contributors (@isp-ops)
-requirements:
-  - PyMySQL (O(mode=database) only)
 extends_documentation_fragment:
   - isp.ops.asterisk
+  - isp.ops.issabel
   - isp.ops.attributes
 attributes:
   check_mode:
@@ -122,35 +121,6 @@ options:
     description: O(mode=custom_conf) only. Reload chan_sip or PJSIP through the Asterisk CLI or AMI after a change.
     type: bool
     default: true
-  db_host:
-    description: O(mode=database). Database host (ignored with O(db_unix_socket)).
-    type: str
-    default: localhost
-  db_port:
-    description: O(mode=database). Database TCP port.
-    type: int
-    default: 3306
-  db_user:
-    description: O(mode=database). Database user (C(AMPDBUSER) in C(/etc/issabelpbx.conf)).
-    type: str
-    default: asteriskuser
-  db_password:
-    description: O(mode=database). Database password (C(AMPDBPASS) in C(/etc/issabelpbx.conf)).
-    type: str
-  db_name:
-    description: O(mode=database). Database name (C(AMPDBNAME)).
-    type: str
-    default: asterisk
-  db_unix_socket:
-    description: O(mode=database). Unix socket of the database server, used instead of host and port.
-    type: path
-  amportal_command:
-    description:
-      - O(mode=database). Command, as a list of arguments, that applies the database to Asterisk after a change.
-        It fails the task when it exits non-zero or reports C(retrieve_conf failed).
-    type: list
-    elements: str
-    default: [amportal, a, r]
 notes:
   - In O(mode=database), rows are written in one transaction; C(trunk_dialpatterns) and outbound route trunk lists
     are only removed with O(state=absent), as the GUI's delete does.

@@ -32,8 +32,9 @@ def lab():
         yield running
 
 
-def link(lab):
-    return derive({
+def lab_link(lab, **changes):
+    """The pbx_link of the lab: LAN scenario, PJSIP on the PBX (Asterisk 22 has no chan_sip)."""
+    value = {
         "scenario": "lan",
         "pbx": {"address": lab.pbx.address, "technology": "pjsip", "port": lab.pbx.sip_port,
                 "transport": "transport-udp"},
@@ -41,7 +42,20 @@ def link(lab):
         "credentials": {"username": "issabel", "secret": "Lab-S3cret"},
         "dids": [{"did": "098098", "extension": "7001", "name": "OML sales"}],
         "agents": [{"id": 1, "sip_extension": 1006, "name": "Adrian Belew"}],
-    })
+    }
+    value.update(changes)
+    return value
+
+
+def configure_oml(lab, pbx_link):
+    """The OML peer from the same link (the wizard lines omnileads_trunk writes)."""
+    oml = derive(pbx_link)["oml"]
+    lab.oml.write("oml_pjsip_wizard_custom.conf", conf.render_section(oml["trunk_name"], wizard_lines(oml)))
+    lab.oml.rx("module reload res_pjsip.so")
+
+
+def link(lab):
+    return derive(lab_link(lab))
 
 
 def trunk_args(pbx, lab, **extra):
@@ -65,10 +79,8 @@ def wait_for(probe, timeout=20.0):
 
 
 def test_custom_conf_trunk_qualifies_and_dialplan_reaches_it(lab, run_module):
-    sides = link(lab)
-    pbx, oml = sides["pbx"], sides["oml"]
-    lab.oml.write("oml_pjsip_wizard_custom.conf", conf.render_section(oml["trunk_name"], wizard_lines(oml)))
-    lab.oml.rx("module reload res_pjsip.so")
+    configure_oml(lab, lab_link(lab))
+    pbx = link(lab)["pbx"]
 
     first = run_module(issabel_trunk.main, trunk_args(pbx, lab))
     assert first["changed"] is True and first["reloaded"] == ["pjsip"], first

@@ -13,10 +13,9 @@ import subprocess
 
 import pytest
 
-from ansible_collections.isp.ops.plugins.module_utils.asterisk import conf
-from ansible_collections.isp.ops.plugins.module_utils.telephony.link import derive, wizard_lines
 from tests.integration.asterisk_lab import AsteriskLab, asterisk_marks
 from tests.integration.conftest import ROOT, VENV_BIN, play_recap
+from tests.integration.test_issabel_asterisk import configure_oml, lab_link
 
 pytestmark = asterisk_marks() + [pytest.mark.playbook]
 
@@ -36,22 +35,7 @@ def lab():
 
 
 def pbx_link(lab):
-    return {
-        "scenario": "lan",
-        "pbx": {"address": lab.pbx.address, "technology": "pjsip", "port": lab.pbx.sip_port,
-                "transport": "transport-udp"},
-        "oml": {"address": lab.oml.address, "port": lab.oml.sip_port},
-        "credentials": {"username": "issabel", "secret": "Role-S3cret"},
-        "dids": [{"did": "098098", "extension": "7001", "name": "OML sales"}],
-        "agents": "all",
-    }
-
-
-def configure_oml(lab, link):
-    """The OML peer from the same link (the wizard lines omnileads_trunk writes)."""
-    oml = derive(link)["oml"]
-    lab.oml.write("oml_pjsip_wizard_custom.conf", conf.render_section(oml["trunk_name"], wizard_lines(oml)))
-    lab.oml.rx("module reload res_pjsip.so")
+    return lab_link(lab, credentials={"username": "issabel", "secret": "Role-S3cret"}, agents="all")
 
 
 def run_role(tmp_path, lab, link, retries=10):
