@@ -30,6 +30,7 @@ MASK = "***"
 RESERVED = ("module", "key", "action")
 ACTION_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 STATUS_LINE = re.compile(r"^(OK|ERROR|SKIPPED|SKIP|WARNING|FAIL)\s*:\s*(.*)$", re.S)
+GLUED = re.compile(r"(?<=[A-Za-z0-9_])(?=(?:OK|ERROR|SKIPPED|SKIP|WARNING|FAIL)\s*:)")  # print() then die()
 WORD_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)\s*:\s*(\S.*)$", re.S)  # CACHEDOG:CACHE_OK
 MAINTENANCE = "maintance in progress"  # sic, Ubilling's spelling
 STARGAZER_DOWN = "Stargazer currently not running"
@@ -231,6 +232,8 @@ def _classify(text):
         except ValueError:
             return Reply("text", None, detail=text, text=text)  # _check_expected says truncated
     lines = [line.rstrip() for line in text.splitlines() if line.strip()]
+    if lines and STATUS_LINE.match(lines[-1]):  # "OK:USERBUILDCACHEOK:FULLHOSTSCAN": the last one counts
+        lines[-1:] = GLUED.split(lines[-1])
     last = lines[-1].strip() if lines else text
     match = STATUS_LINE.match(last)
     if match:

@@ -74,10 +74,11 @@ LAB_ALTER = {
     "PON_ENABLED": 1, "SENDDOG_ENABLED": 1, "OPENPAYZ_ENABLED": 1, "USERBYIP_ENABLED": 1,
     "USERBYNUM_ENABLED": 1, "AUTOCREDIT_CFID": 1, "USERSIDE_API": 1, "NASMON_ENABLED": 1,
     "EXHORSE_ENABLED": 1, "MTSIGMON_ENABLED": 1, "DEALWITHIT_ENABLED": 1, "FEES_HARVESTER": 1,
-    "GLOBALSEARCH_ENABLED": 1, "SWYMAP_ENABLED": 0, "SMS_HISTORY_ON": 0,
+    "GLOBALSEARCH_ENABLED": 1, "SWYMAP_ENABLED": 1, "SPHINX_SEARCH_ENABLED": 1, "SMS_HISTORY_ON": 0,
 }
 STOCK_OFF = ("MULTIGEN_ENABLED", "FASTPING_ENABLED", "WATCHDOG_ENABLED", "PON_ENABLED", "SENDDOG_ENABLED",
-             "OPENPAYZ_ENABLED", "USERBYIP_ENABLED", "AUTOCREDIT_CFID", "GLOBALSEARCH_ENABLED")
+             "OPENPAYZ_ENABLED", "USERBYIP_ENABLED", "AUTOCREDIT_CFID", "GLOBALSEARCH_ENABLED", "SWYMAP_ENABLED",
+             "SPHINX_SEARCH_ENABLED")
 STOCK_ALTER = dict(LAB_ALTER, **{name: 0 for name in STOCK_OFF})
 
 SKIN_HTML = (
@@ -321,6 +322,8 @@ class UbillingEmulator(EmulatorServer):
         if _first(query, "nn") is None:  # nmap runs and reports each network
             stamp = self._stamp()
             lines = [f"{net} :{stamp}:SCANNED\n" for net in self.networks()]
+        if self.alter.get("SWYMAP_ENABLED"):  # print() without a newline, then die(): glued together
+            lines.append("OK:USERBUILDCACHE")
         return "".join(lines) + "OK:FULLHOSTSCAN"
 
     def action_swpoll(self, query):
@@ -380,6 +383,12 @@ class UbillingEmulator(EmulatorServer):
 
     def action_opprocessing(self, query):
         return self._gate("OPENPAYZ_ENABLED", "ERROR:OPENPAYZ_DISABLED") or "OK:TRANSACTIONS_PROCESSED 0"
+
+    def action_buildsmap(self, query):
+        return self._gate("SWYMAP_ENABLED", "ERROR: SWYMAP DISABLED") or "OK:BUILDSMAP"
+
+    def action_sphidxr(self, query):
+        return self._gate("SPHINX_SEARCH_ENABLED", "SKIPPED:SPHINX_SEARCH_DISABLED") or "OK:SPHINXINDEXER_DONE"
 
     def action_onusigcompressor(self, query):
         return "ONUSIGCOMPRESSOR:OK"
@@ -543,6 +552,9 @@ class UbillingEmulator(EmulatorServer):
 BUSY = {
     "multigen": "SKIP: MULTIGEN ALREADY RUNNING",
     "feesharvester": "WARNING:FEES_HARVESTER_ALREADY_RUNING",
+    "buildsmap": "SKIP:BUILDSMAP_ALREADY_RUNNING",
+    "sphidxr": "SKIPPED:ALREADY_RUNNING",
+    "opprocessing": "SKIP:OPPROCESSING_RUNNING",
 }
 
 

@@ -90,9 +90,13 @@ def test_reply_forms_of_the_crontab_set(server):
     assert call(server, "mtsigmonpoll") == "OK:MTPOLL"
     assert call(server, "cachedog") == "CACHEDOG:CACHE_CLEANED"
     assert call(server, "cachedog") == "CACHEDOG:CACHE_OK"
-    assert call(server, "fullhostscan", param="traffdiff", nn="1") == "OK:FULLHOSTSCAN"
+    # SWYMAP_ENABLED: print('OK:USERBUILDCACHE') then die('OK:FULLHOSTSCAN'), glued on one line
+    assert call(server, "fullhostscan", param="traffdiff", nn="1") == "OK:USERBUILDCACHEOK:FULLHOSTSCAN"
     scan = call(server, "fullhostscan", param="traffdiff").splitlines()
-    assert scan[-1] == "OK:FULLHOSTSCAN" and len(scan) > 1 and scan[0].endswith(":SCANNED")
+    assert scan[-1] == "OK:USERBUILDCACHEOK:FULLHOSTSCAN" and len(scan) > 1 and scan[0].endswith(":SCANNED")
+    state(server, alter={"SWYMAP_ENABLED": 0})
+    assert call(server, "fullhostscan", param="traffdiff", nn="1") == "OK:FULLHOSTSCAN"
+    assert call(server, "buildsmap") == "ERROR: SWYMAP DISABLED"
     poll = call(server, "swpoll").splitlines()
     assert poll[-1] == "OK:SWPOLL" and any("[FAIL] SWITCH DEAD" in line for line in poll)
     assert call(server, "backupdb").startswith("OK:BACKUPDB content/backups/sql/")
@@ -105,6 +109,7 @@ def test_stock_profile_switches_actions_off(server):
     assert call(server, "watchdog") == "ERROR:NO_WATCHDOG_ENABLED"
     assert call(server, "oltpoll") == "ERROR:PON_DISABLED"
     assert call(server, "rebuildglscache") == "SKIPPED:REBUILDGLSCACHE"
+    assert call(server, "sphidxr") == "SKIPPED:SPHINX_SEARCH_DISABLED"
     assert call(server, "userbyip", ip="100.64.0.1") == "ERROR: USERBYIP DISABLED"
 
 

@@ -101,6 +101,8 @@ def test_mask_hides_serial_and_any_key_value():
      ["2026-11-27 08:00:00 10.0.0.1 [OK]", "2026-11-27 08:00:01 10.0.0.2 [FAIL] SWITCH DEAD"]),
     ("10.0.0.0/24 :2026-11-27 08:00:00:SCANNED\r\nOK:FULLHOSTSCAN\n", "status", "OK", "FULLHOSTSCAN", None,
      ["10.0.0.0/24 :2026-11-27 08:00:00:SCANNED"]),
+    ("OK:USERBUILDCACHEOK:FULLHOSTSCAN", "status", "OK", "FULLHOSTSCAN", None, ["OK:USERBUILDCACHE"]),
+    ("OK:BACKUPDB content/OK:x.sql", "status", "OK", "BACKUPDB", "content/OK:x.sql", []),
     ("CACHEDOG:CACHE_OK", "text", "OK", "CACHEDOG", "CACHE_OK", []),
     ("ONUSIGCOMPRESSOR:OK", "text", "OK", "ONUSIGCOMPRESSOR", "OK", []),
     ("94a8", "text", "OK", None, "94a8", []),
