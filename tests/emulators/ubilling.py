@@ -267,6 +267,8 @@ class UbillingEmulator(EmulatorServer):
         if action is None:
             return 200, "ERROR:GET_NO_ACTION"
         controller = getattr(self, "action_" + action, None) if action.isidentifier() else None
+        if controller is None and action in SIMPLE_ACTIONS:
+            controller = self._simple
         if controller is None:
             return 200, SKIN_HTML
         return self._run(action, controller, query)
@@ -304,19 +306,11 @@ class UbillingEmulator(EmulatorServer):
     def _gate(self, option: str, disabled: str) -> str | None:
         return None if self.alter.get(option) else disabled
 
+    def _simple(self, query):
+        option, disabled, done = SIMPLE_ACTIONS[_first(query, "action")]
+        return (option and self._gate(option, disabled)) or done
+
     # --- controllers of the crontab minimum set and friends -----------------------------
-    def action_multigen(self, query):
-        return self._gate("MULTIGEN_ENABLED", "ERROR: MULTIGEN DISABLED") or "OK: MULTIGEN"
-
-    def action_vserviceschargefee(self, query):
-        return "OK:SERVICE_CHARGE_FEE"
-
-    def action_swping(self, query):
-        return "OK:SWPING"
-
-    def action_fastping(self, query):
-        return self._gate("FASTPING_ENABLED", "ERROR:FASTPING_DISABLED") or "OK:FASTPING"
-
     def action_fullhostscan(self, query):
         lines = []
         if _first(query, "nn") is None:  # nmap runs and reports each network
@@ -335,9 +329,6 @@ class UbillingEmulator(EmulatorServer):
                  for index, ip in enumerate(switches, 1)]
         return "".join(lines) + "OK:SWPOLL"
 
-    def action_watchdog(self, query):
-        return self._gate("WATCHDOG_ENABLED", "ERROR:NO_WATCHDOG_ENABLED") or "OK:WATCHDOG"
-
     def action_senddog(self, query):
         if not self.alter.get("SENDDOG_ENABLED"):
             return "ERROR:SENDDOG_DISABLED"
@@ -352,46 +343,10 @@ class UbillingEmulator(EmulatorServer):
     def action_rebuildglscache(self, query):
         return "OK:REBUILDGLSCACHE" if self.alter.get("GLOBALSEARCH_ENABLED") else "SKIPPED:REBUILDGLSCACHE"
 
-    def action_dealwithit(self, query):
-        return self._gate("DEALWITHIT_ENABLED", "ERROR:DEALWITHIT DISABLED") or "OK:DEALWITHIT"
-
-    def action_exhorse(self, query):
-        return self._gate("EXHORSE_ENABLED", "ERROR: EXHORSE DISABLED") or "OK: EXHORSE"
-
-    def action_nasmon(self, query):
-        return self._gate("NASMON_ENABLED", "ERROR: NASMON DISABLED") or "OK: NASMON"
-
-    def action_mtsigmonpoll(self, query):
-        return self._gate("MTSIGMON_ENABLED", "ERROR:MTSIGMON_DISABLED") or "OK:MTPOLL"
-
-    def action_autocleandb(self, query):
-        return "OK:AUTOCLEANDB 0"
-
-    def action_fdbarchive(self, query):
-        return "OK:FDBARCHIVE"
-
-    def action_oltpoll(self, query):
-        return self._gate("PON_ENABLED", "ERROR:PON_DISABLED") or "OK:OLTPOLL"
-
     def action_cachedog(self, query):
         with self._lock:
             dirty, self.cache_dirty = self.cache_dirty, False
         return "CACHEDOG:CACHE_CLEANED" if dirty else "CACHEDOG:CACHE_OK"
-
-    def action_feesharvester(self, query):
-        return self._gate("FEES_HARVESTER", "ERROR:FEES_HARVESTER_DISABLED") or "OK: FEES HARVESTED `0`"
-
-    def action_opprocessing(self, query):
-        return self._gate("OPENPAYZ_ENABLED", "ERROR:OPENPAYZ_DISABLED") or "OK:TRANSACTIONS_PROCESSED 0"
-
-    def action_buildsmap(self, query):
-        return self._gate("SWYMAP_ENABLED", "ERROR: SWYMAP DISABLED") or "OK:BUILDSMAP"
-
-    def action_sphidxr(self, query):
-        return self._gate("SPHINX_SEARCH_ENABLED", "SKIPPED:SPHINX_SEARCH_DISABLED") or "OK:SPHINXINDEXER_DONE"
-
-    def action_onusigcompressor(self, query):
-        return "ONUSIGCOMPRESSOR:OK"
 
     def action_reset(self, query):
         login = _first(query, "param")
@@ -399,12 +354,6 @@ class UbillingEmulator(EmulatorServer):
             return "ERROR:GET_NO_PARAM"
         self.cache_dirty = True
         return "OK:RESET"
-
-    def action_handlersrebuild(self, query):
-        return "OK:HANDLERSREBUILD"
-
-    def action_rebuilduserdatacache(self, query):
-        return "OK:REBUILDUSERDATACACHE"
 
     def action_usercash(self, query):
         login, summ = _first(query, "login"), _first(query, "summ")
@@ -418,9 +367,6 @@ class UbillingEmulator(EmulatorServer):
             return "ERROR:DIRTY_MONEY"
         self.cache_dirty = True
         return "OK:USERCASH"
-
-    def action_autofreeze(self, query):
-        return "OK:NO_USERS_TO_AUTOFREEZE"
 
     def action_autocredit(self, query):
         if not self.alter.get("AUTOCREDIT_CFID"):
@@ -547,6 +493,31 @@ class UbillingEmulator(EmulatorServer):
     def _stamp(self) -> str:
         return datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
+
+# Controllers that only check their alter.ini switch and answer: action -> (switch or None,
+# answer when it is off, answer when it ran). The printed strings, spacing included, are the PHP code's.
+SIMPLE_ACTIONS = {
+    "multigen": ("MULTIGEN_ENABLED", "ERROR: MULTIGEN DISABLED", "OK: MULTIGEN"),
+    "fastping": ("FASTPING_ENABLED", "ERROR:FASTPING_DISABLED", "OK:FASTPING"),
+    "watchdog": ("WATCHDOG_ENABLED", "ERROR:NO_WATCHDOG_ENABLED", "OK:WATCHDOG"),
+    "dealwithit": ("DEALWITHIT_ENABLED", "ERROR:DEALWITHIT DISABLED", "OK:DEALWITHIT"),
+    "exhorse": ("EXHORSE_ENABLED", "ERROR: EXHORSE DISABLED", "OK: EXHORSE"),
+    "nasmon": ("NASMON_ENABLED", "ERROR: NASMON DISABLED", "OK: NASMON"),
+    "mtsigmonpoll": ("MTSIGMON_ENABLED", "ERROR:MTSIGMON_DISABLED", "OK:MTPOLL"),
+    "oltpoll": ("PON_ENABLED", "ERROR:PON_DISABLED", "OK:OLTPOLL"),
+    "feesharvester": ("FEES_HARVESTER", "ERROR:FEES_HARVESTER_DISABLED", "OK: FEES HARVESTED `0`"),
+    "opprocessing": ("OPENPAYZ_ENABLED", "ERROR:OPENPAYZ_DISABLED", "OK:TRANSACTIONS_PROCESSED 0"),
+    "buildsmap": ("SWYMAP_ENABLED", "ERROR: SWYMAP DISABLED", "OK:BUILDSMAP"),
+    "sphidxr": ("SPHINX_SEARCH_ENABLED", "SKIPPED:SPHINX_SEARCH_DISABLED", "OK:SPHINXINDEXER_DONE"),
+    "vserviceschargefee": (None, None, "OK:SERVICE_CHARGE_FEE"),
+    "swping": (None, None, "OK:SWPING"),
+    "autocleandb": (None, None, "OK:AUTOCLEANDB 0"),
+    "fdbarchive": (None, None, "OK:FDBARCHIVE"),
+    "onusigcompressor": (None, None, "ONUSIGCOMPRESSOR:OK"),
+    "handlersrebuild": (None, None, "OK:HANDLERSREBUILD"),
+    "rebuilduserdatacache": (None, None, "OK:REBUILDUSERDATACACHE"),
+    "autofreeze": (None, None, "OK:NO_USERS_TO_AUTOFREEZE"),
+}
 
 # What a controller answers when the same action is already running.
 BUSY = {
