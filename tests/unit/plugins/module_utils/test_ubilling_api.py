@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
 import threading
 from urllib.parse import parse_qsl, urlsplit
 
@@ -267,3 +269,28 @@ def test_concurrent_calls_do_not_share_state(clean):
     for thread in threads:
         thread.join()
     assert results == ["SWPING"] * 8
+
+
+# --- TLS -------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tls_emulator(tmp_path_factory):
+    """The emulator behind TLS with a self-signed certificate for 127.0.0.1."""
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    with UbillingEmulator(labnet.generate(12, seed=2), SERIAL) as server:
+        server._httpd.socket = context.wrap_socket(server._httpd.socket, server_side=True)
+        yield "https://127.0.0.1:%d/billing/" % server.bound_port
+
+
+def test_untrusted_certificate_fails_unless_validate_certs_is_off(tls_emulator):
+    with pytest.raises(ubilling.UbillingError) as caught:
+        ubilling.call(tls_emulator, SERIAL, "swping", retries=0)
+    assert caught.value.kind == "tls" and "validate_certs=false" in caught.value.message
+    assert SERIAL not in caught.value.message
+    reply, dummy = ubilling.call(tls_emulator, SERIAL, "swping", retries=0, validate_certs=False)
+    assert reply.tag == "SWPING"
