@@ -31,7 +31,7 @@ import shutil
 import subprocess
 import time
 
-from tests.integration.netns_lab import LabError, _remove_netns, run
+from tests.integration.netns_lab import LabError, _remove_netns, list_netns, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHROOT_SCRIPT = os.path.join(ROOT, "scripts", "asterisk-chroot.sh")
@@ -243,6 +243,15 @@ def asterisk_marks():
     return marks + ([pytest.mark.skip(reason=reason)] if reason else [])
 
 
+def alive(pid):
+    """Whether a process runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        with open("/proc/%d/stat" % pid) as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 RESOLV_CONF = "# isp.ops lab: no DNS inside the test namespaces\nnameserver 127.0.0.1\n"
 HOSTS = "127.0.0.1 localhost\n::1 localhost\n"
 
@@ -284,7 +293,7 @@ class ChrootMounts(object):
         live = []
         for name in os.listdir(self.users):
             pid = name.split("-", 1)[0]
-            if pid.isdigit() and os.path.exists("/proc/%s" % pid):
+            if pid.isdigit() and alive(int(pid)):
                 live.append(name)
             else:
                 os.unlink(os.path.join(self.users, name))
@@ -478,6 +487,10 @@ class AsteriskLab(object):
                 "oml_pjsip_wizard.conf": "", "oml_pjsip_custom.conf": ""}
 
     def start(self):
+        cleanup_stale(self.chroot)
+        os.makedirs(os.path.join(self.chroot, LAB_SUBDIR, self.lab_id), exist_ok=True)
+        with open(os.path.join(self.chroot, LAB_SUBDIR, self.lab_id, "owner.pid"), "w") as owner:
+            owner.write("%d\n" % os.getpid())
         self.network()
         self.mounts.acquire()
         self._mounted = True
@@ -523,6 +536,24 @@ class AsteriskLab(object):
             self._mounted = False
         shutil.rmtree(os.path.join(self.chroot, LAB_SUBDIR, self.lab_id), ignore_errors=True)
 
+
+
+def cleanup_stale(chroot):
+    """Remove what labs of dead test processes left: namespaces (with their Asterisks) and lab dirs."""
+    root = os.path.join(chroot, LAB_SUBDIR)
+    for ns in list_netns():
+        if not ns.startswith(STALE_PREFIX):
+            continue
+        lab_id = ns.rsplit("-", 1)[0]
+        try:
+            with open(os.path.join(root, lab_id, "owner.pid")) as owner:
+                pid = int(owner.read().strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        if pid and alive(pid):
+            continue  # a lab of a live test run
+        _remove_netns(ns)
+        shutil.rmtree(os.path.join(root, lab_id), ignore_errors=True)
 
 
 def wait_for(probe, timeout=30, interval=0.5, what="condition"):
