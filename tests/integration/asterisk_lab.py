@@ -159,7 +159,8 @@ OML_WIZARD_CONF = """\
 """
 
 # OML's entry context for calls from a PBX: a DID, or <sip_extension><agent_id> (omlacd
-# oml-dial-pbx2oml takes ${EXTEN:4} as the agent id). UserEvents make arrivals assertable.
+# oml-dial-pbx2oml takes ${EXTEN:4} as the agent id). Each arrival emits a UserEvent (for AMI
+# listeners) and a verbose line in the log, which the tests read.
 OML_EXTENSIONS_CONF = """\
 [general]
 static = yes
@@ -181,15 +182,6 @@ exten => _0X.,1,NoOp(OML inbound route ${EXTEN})
 
 #tryinclude extensions_custom.conf
 """
-
-# A channel originated on the PBX waits here once the far end answers.
-PBX_LOCAL = """\
-[lab-park]
-exten => s,1,Answer()
- same => n,Wait(5)
- same => n,Hangup()
-"""
-
 
 def chroot_dir():
     return os.environ.get("ISP_OPS_ASTERISK_CHROOT", DEFAULT_CHROOT)
@@ -480,7 +472,7 @@ class AsteriskLab(object):
     def files(self, instance):
         if instance is self.pbx:
             return {"pjsip.conf": PBX_PJSIP_CONF.format(sip_port=self.pbx.sip_port),
-                    "extensions.conf": PBX_EXTENSIONS_CONF + "\n" + PBX_LOCAL,
+                    "extensions.conf": PBX_EXTENSIONS_CONF,
                     "pjsip_custom.conf": "", "extensions_custom.conf": "[from-internal-custom]\n"}
         return {"pjsip.conf": OML_PJSIP_CONF.format(sip_port=self.oml.sip_port),
                 "pjsip_wizard.conf": OML_WIZARD_CONF, "extensions.conf": OML_EXTENSIONS_CONF,
