@@ -82,6 +82,9 @@ options:
     description:
       - PJSIP only. User name the far end authenticates with (OMniLeads' C(outbound_auth/username)).
         Defaults to O(name), which is also what chan_sip checks.
+      - Issabel's PJSIP trunk form (O(mode=database)) has one auth for both directions. When this differs from
+        O(username), the trunk authenticates outbound only (C(authentication=outbound)) and identifies the far
+        end by O(host).
     type: str
   secret:
     description: Shared secret of both directions. Required with O(state=present).

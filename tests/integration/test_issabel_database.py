@@ -102,8 +102,15 @@ def test_pjsip_trunk_rows(issabel_db, amportal, run_module):
     assert result["trunk_id"] == 1
     assert issabel_db.query("SELECT tech, channelid FROM trunks") == [("pjsip", "omnileads")]
     rows = dict(issabel_db.query("SELECT keyword, data FROM sip WHERE id = 'pjsip-1'"))
-    assert rows["server"] == OML and rows["port"] == "5161" and rows["codecs"] == "alaw,ulaw"
-    assert rows["authentication"] == "both" and rows["registration"] == "none"
+    assert rows["server"] == OML + ":5161" and rows["codecs"] == "alaw,ulaw" and rows["match"] == OML
+    # One auth object for both directions in Issabel: OML sends another user name (the trunk name),
+    # so the PBX authenticates outbound only and identifies OML by address.
+    assert rows["authentication"] == "outbound" and rows["registration"] == "none"
+    assert rows["username"] == rows["from_user"] == "issabel"
+    same_user = run_module(issabel_trunk.main, trunk_args(issabel_db, amportal(), technology="pjsip",
+                                                          codecs=["alaw", "ulaw"], peer_username="issabel"))
+    assert same_user["changed"] is True
+    assert issabel_db.query("SELECT data FROM sip WHERE id = 'pjsip-1' AND keyword = 'authentication'") == [("both",)]
     switched = run_module(issabel_trunk.main, trunk_args(issabel_db, amportal()))
     assert switched["changed"] is True and switched["trunk_id"] == 1
     assert issabel_db.query("SELECT COUNT(*) FROM sip WHERE id = 'pjsip-1'") == [(0,)]

@@ -112,24 +112,30 @@ def render(p):
 
 
 def pjsip_keywords(p):
-    """The `pjsip-N` rows of Issabel's PJSIP trunk form (GUI fields without the pjsip_ prefix)."""
-    keywords = [
-        ("username", p.get("username") or p["name"]),
+    """The `pjsip-N` rows of Issabel's PJSIP trunk form, as generate_pjsip_additional() reads them.
+
+    Issabel renders ONE auth object per trunk (named after the trunk) for both directions, so the far
+    end can only be challenged when it authenticates with the same user name we send. When it uses
+    another one (OML's outbound_auth is the PBX trunk name), our side authenticates outbound only and
+    the far end is identified by its address (`match`)."""
+    username = p.get("username") or p["name"]
+    both = (p.get("peer_username") or p["name"]) == username
+    host = "[%s]" % p["host"] if ":" in p["host"] else p["host"]
+    return [
+        ("username", username),
         ("secret", p["secret"]),
-        ("server", p["host"]),
-        ("port", str(p["port"])),
+        ("server", "%s:%d" % (host, p["port"])),  # the aor contact is sip:<server>
         ("registration", "none"),
-        ("authentication", "both"),
+        ("authentication", "both" if both else "outbound"),
         ("context", p["context"]),
         ("transport", p.get("transport") or "transport-udp"),
         ("codecs", ",".join(p["codecs"])),
         ("qualify_frequency", str(p["qualify_frequency"])),
         ("match", p["host"]),
-        ("from_user", p.get("username") or p["name"]),
+        ("from_user", username),
         ("dtmf_mode", p["dtmf_mode"]),
         ("direct_media", "no"),
     ]
-    return keywords
 
 
 def sip_rows(p, trunkid):
