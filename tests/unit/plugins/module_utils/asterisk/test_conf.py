@@ -175,3 +175,27 @@ def test_write_config_is_atomic_and_keeps_the_mode(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["sip_custom.conf"]
     conf.write_config(str(tmp_path / "fresh.conf"), "x\n")
     assert os.stat(tmp_path / "fresh.conf").st_mode & 0o777 == 0o644
+
+
+STOCK_DIR = "/var/cache/isp-ops/asterisk-sid/etc/asterisk"
+# Read by a shell script (ast_loggrabber), not by Asterisk: shell syntax, not config syntax.
+NOT_ASTERISK_SYNTAX = {"ast_debug_tools.conf"}
+
+
+@pytest.mark.skipif(not os.path.isdir(STOCK_DIR), reason="no Asterisk 22 chroot (scripts/asterisk-chroot.sh)")
+def test_every_stock_asterisk_22_config_parses():
+    """The sample configs Debian's Asterisk 22 ships (templates, block comments, #includes, `=>`)."""
+    parsed = {}
+    for name in sorted(os.listdir(STOCK_DIR)):
+        if name.endswith(".conf") and name not in NOT_ASTERISK_SYNTAX:
+            with open(os.path.join(STOCK_DIR, name), encoding="utf-8", errors="replace") as handle:
+                parsed[name] = conf.parse(handle.read())
+    assert len(parsed) > 90
+    contexts = [s.name for s in parsed["extensions.conf"].sections]
+    assert {"general", "globals", "default", "iaxprovider"} <= set(contexts)
+    templates = {(name, s.name) for name, config in parsed.items() for s in config.sections if s.template}
+    assert ("say.conf", "en-base") in templates and ("asterisk.conf", "directories") in templates
+    aliases = parsed["cli_aliases.conf"]
+    template = aliases.find("asterisk_11_tpl", template=True)[0]
+    assert aliases.section("asterisk_11").templates == ["asterisk_11_tpl"] and template.items
+    assert aliases.effective_items("asterisk_11") == template.items + aliases.section("asterisk_11").items
