@@ -177,7 +177,7 @@ def test_write_config_is_atomic_and_keeps_the_mode(tmp_path):
     assert os.stat(tmp_path / "fresh.conf").st_mode & 0o777 == 0o644
 
 
-STOCK_DIR = "/var/cache/isp-ops/asterisk-sid/etc/asterisk"
+STOCK_DIR = os.path.join(os.environ.get("ISP_OPS_ASTERISK_CHROOT", "/var/cache/isp-ops/asterisk-sid"), "etc", "asterisk")
 # Read by a shell script (ast_loggrabber), not by Asterisk: shell syntax, not config syntax.
 NOT_ASTERISK_SYNTAX = {"ast_debug_tools.conf"}
 
