@@ -220,7 +220,7 @@ def trunk_settings(module):
         if params["secret"]:
             auth["password"] = params["secret"]
         overrides[side] = auth or None
-    if params["outbound_username"] and not (link.get("from_user")):
+    if params["outbound_username"]:  # the seed sends From: the same user OML authenticates as
         overrides["from_user"] = params["outbound_username"]
     return wizard.settings(link, params["scenario"], overrides)
 

@@ -145,6 +145,14 @@ def test_explicit_options_and_secret_never_in_output(run_module, tmp_path, etc):
     assert "outbound_auth/username=oml\noutbound_auth/password=%s\nendpoint/from_user=oml\n" % SECRET in text
 
 
+def test_an_explicit_outbound_username_overrides_the_links_and_its_from_user(run_module, tmp_path, etc):
+    result = run_module(omnileads_trunk.main, dict(link=link(), outbound_username="pbx-peer", config_dir=str(etc),
+                                                   check_transport="files", reload=False))
+    assert result["changed"]
+    text = (etc / "oml_pjsip_wizard_custom.conf").read_text()
+    assert "outbound_auth/username=pbx-peer\n" in text and "endpoint/from_user=pbx-peer\n" in text
+
+
 def test_missing_config_dir_and_incomplete_settings(run_module, tmp_path):
     gone = run_module(omnileads_trunk.main, dict(link=link(), config_dir=str(tmp_path / "nope"),
                                                  check_transport="skip", reload=False))
