@@ -174,3 +174,50 @@ def test_sync_applies_the_shaper_incrementally(emulator, tmp_path):
         assert "isp-ops-shaper" not in failed.stdout  # no apply after a failed import
         assert sync.files() == before and tc_classes(lab) == classes
         assert TOKEN not in lines(failed)
+
+
+@pytest.mark.netns
+@pytest.mark.playbook
+def test_awx_playbook_behaves_like_the_timer(emulator, playbook, recap, tmp_path):
+    """playbooks/crm_sync.yml on the lab inventory, its shaper pointed at a throw-away netns lab."""
+    reason = nl.skip_reason(classifier=True)
+    if reason:
+        pytest.skip(reason)
+    crm = emulator("--source", "uisp", "--subscribers", "60", "--token", TOKEN)
+    lab_dir = tmp_path / "lab"
+    lab_dir.mkdir()
+    with nl.NetnsLab(subscribers=1) as lab:
+        extra = []
+        for name, value in (("crm_url", crm.url), ("crm_token", TOKEN), ("crm_retries", 0),
+                            ("shaper_netns", lab.shaper), ("shaper_lib_dir", tmp_path / "lib"),
+                            ("shaper_config_file", tmp_path / "etc" / "shaper.json")):
+            extra += ["-e", "%s=%s" % (name, value)]
+        env = {"ISP_OPS_LAB_DIR": str(lab_dir)}
+
+        first = playbook("crm_sync.yml", *extra, env=env)
+        assert first.returncode == 0, first.stdout[-3000:]
+        assert "isp-ops-shaper: changed:" in first.stdout and recap(first.stdout)["changed"] >= 1
+        config = json.loads((lab_dir / "etc" / "crm_sync.json").read_text())
+        assert config["crm"]["source"] == "uisp" and "token" not in config["crm"]
+        assert oct((lab_dir / "etc" / "crm_sync.credentials.json").stat().st_mode & 0o777) == "0o600"
+        classes = tc_classes(lab)
+        before = dict((name, (lab_dir / name).read_bytes()) for name in ("ShapedDevices.csv", "network.json"))
+
+        second = playbook("crm_sync.yml", *extra, env=env)
+        assert second.returncode == 0, second.stdout[-3000:]
+        assert recap(second.stdout)["changed"] == 0
+        assert "isp-ops-shaper: no change:" in second.stdout
+
+        with open(lab_dir / "crm_sync.lock", "a") as holder:
+            fcntl.flock(holder.fileno(), fcntl.LOCK_EX)
+            skipped = playbook("crm_sync.yml", *extra, env=env)
+        assert skipped.returncode == 0 and recap(skipped.stdout)["changed"] == 0
+        assert "skipped: another run holds" in skipped.stdout
+
+        crm.control("POST", "/_emulator/faults", {"path": None, "kind": "500"})
+        failed = playbook("crm_sync.yml", *extra, env=env)
+        assert failed.returncode == 2
+        assert "CRM failed, nothing written, shaper untouched" in failed.stdout
+        assert TOKEN not in failed.stdout + failed.stderr
+        assert dict((name, (lab_dir / name).read_bytes()) for name in before) == before
+        assert tc_classes(lab) == classes
