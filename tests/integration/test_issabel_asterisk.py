@@ -167,3 +167,17 @@ def test_database_mode_rows_and_astdb(lab, issabel_db, amportal, run_module):  #
     assert "0 results found" in lab.pbx.rx("database show DEVICE/7001")
     assert "0 results found" in lab.pbx.rx("database show AMPUSER/10061")
     assert len(amportal.calls()) == 2
+
+
+def test_database_mode_astdb_over_ami(lab, issabel_db, amportal, run_module):  # noqa: F811
+    """The same AstDB writes through AMI (`Action: Command`) instead of the CLI."""
+    gui_trunk(issabel_db, 1, "omnileads")
+    args = dict(trunk="omnileads", mode="database", extensions=[{"extension": "7002", "number": "098099",
+                                                                  "name": "OML support"}],
+                amportal_command=amportal(), asterisk_cli=["false"], **dict(issabel_db.params, **lab.pbx.ami))
+    result = run_module(issabel_custom_extension.main, args)
+    assert result["changed"] is True, result
+    assert "SIP/omnileads/098099" in lab.pbx.rx("database show DEVICE/7002")
+    assert run_module(issabel_custom_extension.main, args)["changed"] is False
+    assert run_module(issabel_custom_extension.main, dict(args, state="absent"))["changed"] is True
+    assert "0 results found" in lab.pbx.rx("database show AMPUSER/7002")
