@@ -120,10 +120,8 @@ class OmniLeadsEmulator(EmulatorServer):
                 "activeAgents": active, "groups": [{"group": {"id": 1, "nombre": "Grupo 1"}, "agents": active}]}
 
     # --- auth ----------------------------------------------------------------------------------
-    def is_authorized(self, headers) -> bool:
-        return self._auth_failure(headers) is None
-
     def _auth_failure(self, headers):
+        """DRF's 403 detail for a request without a valid Bearer token, or None."""
         header = headers.get("Authorization") or ""
         scheme, dummy, token = header.partition(" ")
         if not header:
