@@ -15,13 +15,14 @@ token="lab-token-not-a-secret"
 export PATH="$root/.venv/bin:$PATH" ANSIBLE_CONFIG="$root/ansible.cfg" ANSIBLE_NOCOLOR=1
 
 stop_emulator() {
-    if [[ -f $state/emulator.pid ]]; then
-        local pid
-        pid=$(cat "$state/emulator.pid")
+    local file pid
+    for file in "$state/emulator.pid" "$state/ubilling.pid"; do
+        [[ -f $file ]] || continue
+        pid=$(cat "$file")
         kill "$pid" 2>/dev/null || true
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        rm -f "$state/emulator.pid"
-    fi
+        rm -f "$file"
+    done
 }
 
 if [[ ${1:-} == clean ]]; then
@@ -42,9 +43,20 @@ for _ in $(seq 100); do [[ -f $state/port ]] && break; sleep 0.1; done
 [[ -f $state/port ]] || { echo "demo: the UISP emulator did not start; see $state/emulator.log" >&2; exit 1; }
 echo "demo: UISP emulator on http://127.0.0.1:$port (400 subscribers, lab token)"
 
+# The billing group's Ubilling: the remote API emulator with its lab serial (group_vars/billing.yml).
+ubilling_port=18781
+rm -f "$state/ubilling.port"
+python tests/emulators/serve.py --source ubilling --port "$ubilling_port" --port-file "$state/ubilling.port" \
+    --log-file "$state/ubilling-requests.jsonl" --max-seconds 3600 >"$state/ubilling.log" 2>&1 &
+echo $! >"$state/ubilling.pid"
+for _ in $(seq 100); do [[ -f $state/ubilling.port ]] && break; sleep 0.1; done
+[[ -f $state/ubilling.port ]] || { echo "demo: the Ubilling emulator did not start; see $state/ubilling.log" >&2; exit 1; }
+echo "demo: Ubilling emulator on http://127.0.0.1:$ubilling_port/billing/ (lab serial)"
+
 python scripts/lab_network.py up --prefix isplab --subscribers 3
 
 export ISP_OPS_LAB_DIR="$lab" ISP_OPS_LAB_CRM_URL="http://127.0.0.1:$port"
+export ISP_OPS_LAB_UBILLING_URL="http://127.0.0.1:$ubilling_port/billing/"
 run_site() {
     ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml 2>&1 | tee "$state/run.log"
 }
