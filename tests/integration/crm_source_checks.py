@@ -22,6 +22,12 @@ FAULTS = ("401", "500", "timeout", "reset", "truncated", "wrong_shape", "html", 
 TIMEOUT_DELAY = "2"  # seconds a "timeout" fault stalls; the module waits 1 s
 
 
+def start_crm(emulator, source, subscribers, *credentials):
+    """The source's emulator process (fixture `emulator`) with `subscribers` lab subscribers, seed 1."""
+    return emulator("--source", source, "--subscribers", str(subscribers), *credentials,
+                    "--timeout-delay", TIMEOUT_DELAY)
+
+
 def files(directory):
     return dict((name, (directory / name).read_bytes()) for name in sorted(os.listdir(str(directory))))
 

@@ -12,7 +12,7 @@ import pytest
 from tests.emulators.labnet import generate
 from tests.emulators.netzur import PATH
 from tests.integration.crm_source_checks import (
-    TIMEOUT_DELAY, assert_every_fault_fails_cleanly, assert_idempotent, files, rows, run)
+    assert_every_fault_fails_cleanly, assert_idempotent, files, rows, run, start_crm)
 
 API_KEY = "netzur-integration-key-41c9e2"
 SUBSCRIBERS = 90
@@ -20,15 +20,7 @@ SUBSCRIBERS = 90
 
 @pytest.fixture
 def crm(emulator):
-    return emulator("--source", "netzur", "--subscribers", str(SUBSCRIBERS), "--api-key", API_KEY,
-                    "--timeout-delay", TIMEOUT_DELAY)
-
-
-@pytest.fixture
-def out(tmp_path):
-    directory = tmp_path / "out"
-    directory.mkdir()
-    return directory
+    return start_crm(emulator, "netzur", SUBSCRIBERS, "--api-key", API_KEY)
 
 
 def test_zones_and_customers_in_the_files(crm, out):

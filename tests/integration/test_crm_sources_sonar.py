@@ -12,7 +12,7 @@ import pytest
 from tests.emulators.labnet import generate
 from tests.emulators.sonar import AIRMAX_AP_MODEL_IDS, API, LTU_AP_MODEL_IDS, MODEL_IDS
 from tests.integration.crm_source_checks import (
-    TIMEOUT_DELAY, assert_every_fault_fails_cleanly, assert_idempotent, files, rows, run)
+    assert_every_fault_fails_cleanly, assert_idempotent, files, rows, run, start_crm)
 
 TOKEN = "sonar-integration-token-9d2e71"
 SUBSCRIBERS = 240  # three pages of accounts
@@ -21,8 +21,7 @@ MODELS = dict(sonar_airmax_ap_model_ids=list(AIRMAX_AP_MODEL_IDS), sonar_ltu_ap_
 
 @pytest.fixture
 def crm(emulator):
-    return emulator("--source", "sonar", "--subscribers", str(SUBSCRIBERS), "--token", TOKEN,
-                    "--timeout-delay", TIMEOUT_DELAY)
+    return start_crm(emulator, "sonar", SUBSCRIBERS, "--token", TOKEN)
 
 
 def shaped(network):

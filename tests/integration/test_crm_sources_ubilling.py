@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 
@@ -14,44 +13,31 @@ import pytest
 from ansible_collections.isp.ops.plugins.modules import crm_topology
 from tests.emulators.labnet import generate
 from tests.emulators.ubilling import login_of
+from tests.integration import crm_source_checks
+from tests.integration.crm_source_checks import files, rows, start_crm
 
 SERIAL = "UB0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-SUBSCRIBERS, SEED = 60, 1
+SUBSCRIBERS = 60
 FAULTS = ("500", "timeout", "reset", "truncated", "wrong_shape", "html", "empty")
 
 
 @pytest.fixture
 def ubilling(emulator):
-    return emulator("--source", "ubilling", "--subscribers", str(SUBSCRIBERS), "--seed", str(SEED),
-                    "--serial", SERIAL, "--timeout-delay", "3")
-
-
-@pytest.fixture
-def out(tmp_path):
-    directory = tmp_path / "out"
-    directory.mkdir()
-    return directory
-
-
-def files(directory):
-    return dict((name, (directory / name).read_bytes()) for name in sorted(os.listdir(directory)))
+    return start_crm(emulator, "ubilling", SUBSCRIBERS, "--serial", SERIAL)
 
 
 def shaped(directory):
-    with open(directory / "ShapedDevices.csv", newline="", encoding="utf-8") as handle:
-        return dict((row["Circuit ID"], row) for row in csv.DictReader(handle))
+    return dict((row["Circuit ID"], row) for row in rows(directory))
 
 
-def run(run_module, server, out, check_mode=False, **options):
-    args = dict(source="ubilling", url=server.url + "/billing/", serial=SERIAL, output_dir=str(out), retries=0,
-                timeout=1, retry_backoff=0)
-    args.update(options)
-    return run_module(crm_topology.main, args, check_mode=check_mode)
+def run(server, out, **options):
+    options = dict(dict(serial=SERIAL, retry_backoff=0), **options)
+    return crm_source_checks.run("ubilling", server.url + "/billing/", out, **options)
 
 
-def test_circuits_rates_and_suspension(run_module, ubilling, out):
-    network = generate(SUBSCRIBERS, SEED)
-    result = run(run_module, ubilling, out, suspended_strategy="slow")
+def test_circuits_rates_and_suspension(ubilling, out):
+    network = generate(SUBSCRIBERS, 1)
+    result = run(ubilling, out, suspended_strategy="slow")
     assert result["changed"] and not result.get("failed"), result.get("msg")
     rows = shaped(out)
     expected = dict((login_of(s), s) for s in network.expected_active())
@@ -69,19 +55,19 @@ def test_circuits_rates_and_suspension(run_module, ubilling, out):
     assert json.loads((out / "network.json").read_text()) == {}  # flat: no sites or APs in Ubilling
     assert SERIAL not in json.dumps(result)
 
-    again = run(run_module, ubilling, out, suspended_strategy="slow")
+    again = run(ubilling, out, suspended_strategy="slow")
     assert not again["changed"]
-    ignored = run(run_module, ubilling, out, check_mode=True, suspended_strategy="ignore")
+    ignored = run(ubilling, out, check_mode=True, suspended_strategy="ignore")
     assert ignored["changed"]
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_faults_leave_the_files_byte_identical(run_module, ubilling, out, fault):
-    first = run(run_module, ubilling, out)
+def test_faults_leave_the_files_byte_identical(ubilling, out, fault):
+    first = run(ubilling, out)
     assert first["changed"], first.get("msg")
     before = files(out)
     ubilling.control("POST", "/_emulator/faults", {"kind": fault})
-    failed = run(run_module, ubilling, out, suspended_strategy="ignore")
+    failed = run(ubilling, out, suspended_strategy="ignore")
     assert failed["failed"] and failed["msg"].startswith("Ubilling ?action=userside&request=get_tariff_list: ")
     assert failed["crm_error"]["source"] == "Ubilling"
     assert files(out) == before
@@ -93,17 +79,17 @@ def test_faults_leave_the_files_byte_identical(run_module, ubilling, out, fault)
     ({"maintenance": True}, "Ubilling is in maintenance"),
     ({"serial": None}, "has no serial yet"),
 ])
-def test_ubilling_answers_fail_with_their_meaning(run_module, ubilling, out, state, words):
-    assert run(run_module, ubilling, out)["changed"]
+def test_ubilling_answers_fail_with_their_meaning(ubilling, out, state, words):
+    assert run(ubilling, out)["changed"]
     before = files(out)
     ubilling.control("POST", "/_emulator/state", state)
-    failed = run(run_module, ubilling, out)
+    failed = run(ubilling, out)
     assert failed["failed"] and words in failed["msg"]
     assert files(out) == before
 
 
 def test_wrong_or_missing_serial(run_module, ubilling, out, monkeypatch):
-    failed = run(run_module, ubilling, out, serial="UB" + "1" * 32)
+    failed = run(ubilling, out, serial="UB" + "1" * 32)
     assert failed["failed"] and "the serial is wrong" in failed["msg"]
     monkeypatch.delenv("ISP_OPS_UBILLING_SERIAL", raising=False)
     args = dict(source="ubilling", url=ubilling.url + "/billing/", output_dir=str(out))

@@ -10,7 +10,7 @@ import pytest
 from tests.emulators.labnet import generate
 from tests.emulators.wispgate import PATH, download_max_missing, upload_max_missing
 from tests.integration.crm_source_checks import (
-    TIMEOUT_DELAY, assert_every_fault_fails_cleanly, assert_idempotent, files, rows, run)
+    assert_every_fault_fails_cleanly, assert_idempotent, files, rows, run, start_crm)
 
 TOKEN = "wispgate-integration-token-9d02aa"
 SUBSCRIBERS = 90
@@ -18,15 +18,7 @@ SUBSCRIBERS = 90
 
 @pytest.fixture
 def crm(emulator):
-    return emulator("--source", "wispgate", "--subscribers", str(SUBSCRIBERS), "--token", TOKEN,
-                    "--timeout-delay", TIMEOUT_DELAY)
-
-
-@pytest.fixture
-def out(tmp_path):
-    directory = tmp_path / "out"
-    directory.mkdir()
-    return directory
+    return start_crm(emulator, "wispgate", SUBSCRIBERS, "--token", TOKEN)
 
 
 def test_flat_rows_with_min_and_max_per_direction(crm, out):

@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
+
+from tests.integration.crm_source_checks import files
 
 pytestmark = pytest.mark.playbook
 
@@ -16,14 +17,8 @@ TOKEN = "uisp-integration-token-5f0c2a9d"
 SECRET = "splynx-integration-secret-77aa1e"
 
 
-def files(directory):
-    return dict((name, (directory / name).read_bytes()) for name in sorted(os.listdir(directory)))
-
-
-def test_uisp_end_to_end(emulator, playbook, recap, tmp_path):
+def test_uisp_end_to_end(emulator, playbook, recap, out):
     crm = emulator("--source", "uisp", "--subscribers", "150", "--token", TOKEN)
-    out = tmp_path / "out"
-    out.mkdir()
     extra = ["-e", "crm_url=%s" % crm.url, "-e", "crm_token=%s" % TOKEN, "-e", "shaper_data_dir=%s" % out]
 
     first = playbook("shapers.yml", *extra, "--tags", "crm")
@@ -55,10 +50,8 @@ def test_uisp_end_to_end(emulator, playbook, recap, tmp_path):
     assert TOKEN not in failed.stdout + failed.stderr
 
 
-def test_splynx_end_to_end(emulator, playbook, recap, tmp_path):
+def test_splynx_end_to_end(emulator, playbook, recap, out):
     crm = emulator("--source", "splynx", "--subscribers", "80", "--api-key", "lab", "--api-secret", SECRET)
-    out = tmp_path / "out"
-    out.mkdir()
     extra = ["-e", "crm_source=splynx", "-e", "crm_url=%s" % crm.url, "-e", "crm_api_key=lab",
              "-e", "crm_api_secret=%s" % SECRET, "-e", "crm_strategy=ap_site", "-e", "crm_root_site=''",
              "-e", "crm_route_overrides=''", "-e", "shaper_data_dir=%s" % out]

@@ -9,7 +9,7 @@ import pytest
 
 from tests.emulators.labnet import generate
 from tests.emulators.routeros import lab_routers
-from tests.integration.crm_source_checks import TIMEOUT_DELAY, files, rows, run
+from tests.integration.crm_source_checks import files, rows, run, start_crm
 from tests.module_runner import warnings_of
 
 TOKEN = "sonar-ipv6-token-5a1f0c"
@@ -20,8 +20,7 @@ HEADER = "Router Name / ID,IP,API Username,API Password,API Port\n"
 
 @pytest.fixture
 def crm(emulator):
-    return emulator("--source", "sonar", "--subscribers", str(SUBSCRIBERS), "--token", TOKEN,
-                    "--timeout-delay", TIMEOUT_DELAY)
+    return start_crm(emulator, "sonar", SUBSCRIBERS, "--token", TOKEN)
 
 
 @pytest.fixture
