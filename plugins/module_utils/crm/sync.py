@@ -38,6 +38,7 @@ import os
 import stat
 import sys
 import time
+from urllib.parse import urlsplit
 
 from ..topology import publish
 from ..topology.settings import TopologyError
@@ -152,12 +153,18 @@ def acquire(handle, wait_seconds):
         time.sleep(min(0.5, max(deadline - time.monotonic(), 0.01)))
 
 
+def _host_of(url):
+    """scheme://host[:port] only: a URL may carry credentials in its user part or query."""
+    parts = urlsplit(url or "")
+    return "%s://%s" % (parts.scheme, parts.netloc.rpartition("@")[2])
+
+
 def import_topology(params, log):
     """Fetch, build and write: the crm_topology path. Returns the paths written."""
     started = time.monotonic()
     settings = options.build_settings(params)
     payloads = sources.fetch(params["source"], params, settings)
-    log("fetched %s (%s) in %.1f s" % (params["source"], params["url"], time.monotonic() - started))
+    log("fetched %s (%s) in %.1f s" % (params["source"], _host_of(params["url"]), time.monotonic() - started))
     topology, plan = sources.build_outputs(
         params["source"], payloads, settings, params["output_dir"], layout=params["csv_layout"],
         overwrite_network_json=params["always_overwrite_network_json"], write_graph=params["graph"],

@@ -143,3 +143,8 @@ def test_systemd_credential_is_preferred(run, capsys, tmp_path, monkeypatch, crm
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(directory))
     status, out = run(capsys)
     assert status == sync.EXIT_OK, out
+
+
+def test_the_log_names_the_crm_host_only():
+    assert sync._host_of("https://user:pw@crm.example.net:8443/api/v1?key=abc") == "https://crm.example.net:8443"
+    assert sync._host_of("http://[::1]:8080/x") == "http://[::1]:8080"
