@@ -28,35 +28,19 @@ ROLE = os.path.join(ROOT, "roles", "ubilling_cron")
 SERIAL = "UB0f3c9e1d7a5b4c2e8f6a1d3b5c7e9f2a"  # distinctive, so a leak is easy to spot
 
 # The "minimum gentleman's set" of Ubilling's remoteapi wiki page, verbatim (the seed).
-SEED_CRONTAB = """\
-40 1 1 * *      /bin/ubapi "vserviceschargefee"
-*/20 * * * *    /bin/ubapi "swping"
-*/10 * * * *    /bin/ubapi "fastping"
-5 * * * *       /bin/ubapi "fullhostscan&param=traffdiff&nn=1"
-0 */1 * * *     /bin/ubapi "swpoll"
-*/10 * * * *    /bin/ubapi "watchdog"
-*/5 * * * *     /bin/ubapi "senddog"
-1 1 * * *       /bin/ubapi "backupdb"
-3 * * * *       /bin/ubapi "rebuildglscache"
-10 2 * * *      /bin/ubapi "dealwithit"
-50 23 * * *     /bin/ubapi "exhorse"
-*/10 * * * *    /bin/ubapi "nasmon"
-*/30 * * * *    /bin/ubapi "mtsigmonpoll"
-10 10 1 * *     /bin/ubapi "autocleandb"
-10 */1 * * *    /bin/ubapi "fdbarchive"
-*/10 * * * *    /bin/ubapi "oltpoll"
-*/20 * * * *    /bin/ubapi "cachedog"
-*/2 * * * *     /bin/ubapi "multigen"
-10 0 * * *      /bin/ubapi "feesharvester"
-"""
+SEED_CRONTAB = os.path.join(ROOT, "tests", "integration", "files", "ubilling_minimum_set.crontab")
 
 
 def seed_jobs():
     """[(schedule, action)] of the seed's crontab lines."""
     jobs = []
-    for line in SEED_CRONTAB.splitlines():
-        fields = line.split()
-        jobs.append((" ".join(fields[:5]), fields[6].strip('"')))
+    with open(SEED_CRONTAB, encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.split()
+            if fields and not line.startswith("#"):
+                assert fields[5] == "/bin/ubapi" and len(fields) == 7, line
+                jobs.append((" ".join(fields[:5]), fields[6].strip('"')))
+    assert len(jobs) == 19
     return jobs
 
 
