@@ -1,10 +1,11 @@
 # Copyright: (c) 2026, isp.ops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Real Splynx and UISP emulators on 127.0.0.1 for the CRM client tests.
+"""Real CRM emulators on 127.0.0.1 for the CRM client tests.
 
-One server per test module (fixtures `splynx_server`, `uisp_server`); the per-test fixtures
-`splynx` and `uisp` hand out the same server with no faults and an empty request log.
+One server per test module (fixtures `splynx_server`, `uisp_server`, or the pair that
+`emulator_fixtures` makes for another source); the per-test fixtures (`splynx`, `uisp`, ...) hand
+out the same server with no faults and an empty request log.
 """
 
 from __future__ import annotations
@@ -61,6 +62,22 @@ def _clean(server):
     server.clear_faults()
 
 
+def emulator_fixtures(emulator_class, *credentials):
+    """(module-scoped server, per-test clean server) fixtures for one more CRM emulator:
+    `server, netzur = emulator_fixtures(NetzurEmulator, API_KEY)` in a test module."""
+
+    @pytest.fixture(scope="module")
+    def server(network):
+        with emulator_class(network, *credentials, timeout_delay=EMULATOR_TIMEOUT_DELAY) as emulator:
+            yield emulator
+
+    @pytest.fixture
+    def clean(server):
+        yield from _clean(server)
+
+    return server, clean
+
+
 @pytest.fixture
 def splynx(splynx_server):
     yield from _clean(splynx_server)
@@ -87,7 +104,7 @@ class Crm(object):
 
     @staticmethod
     def params(server, **overrides):
-        params = dict(url=server.url, timeout=5, retries=0, retry_backoff=0, validate_certs=True)
+        params = source_params(server)
         if isinstance(server, SplynxEmulator):
             params.update(api_key=API_KEY, api_secret=API_SECRET)
         else:
@@ -113,17 +130,37 @@ class Crm(object):
         return snapshot, engine.build(snapshot, settings)
 
     @staticmethod
-    def assert_no_secret(exc):
+    def assert_no_secret(exc, secrets=SECRETS):
         """Neither the message, the attributes nor the whole chained traceback hold a secret."""
         text = "\n".join([str(exc), repr(exc), repr(exc.args), repr(vars(exc))]
                          + traceback.format_exception(type(exc), exc, exc.__traceback__))
-        for secret in SECRETS:
+        for secret in secrets:
             assert secret not in text
 
 
 @pytest.fixture(scope="session")
 def crm():
     return Crm()
+
+
+def source_params(server, **credentials):
+    """Module-style connection parameters for a running emulator (credentials may also give the url:
+    Netzur's is the full endpoint URL)."""
+    return dict(dict(url=server.url, timeout=5, retries=0, retry_backoff=0, validate_certs=True), **credentials)
+
+
+@pytest.fixture(scope="session")
+def fetch_source():
+    return _fetch_source
+
+
+def _fetch_source(source, server, credentials, **options):
+    """sources.fetch of `source` against a running emulator, with Settings(**options)."""
+    return sources.fetch(source, source_params(server, **credentials), _settings(source, options))
+
+
+def _settings(source, options):
+    return Settings(**dict({"strategy": sources.default_strategy(source)}, **options))
 
 
 @pytest.fixture(scope="session")
@@ -134,9 +171,7 @@ def run_source():
 def _run_source(source, server, credentials, **options):
     """(payloads, Snapshot, Topology) of `source` against a running emulator, as the module runs it:
     sources.fetch with module-style params, then to_snapshot and the engine."""
-    params = dict(url=server.url, timeout=5, retries=0, retry_backoff=0, validate_certs=True)
-    params.update(credentials)  # may also give the url (Netzur's is the full endpoint URL)
-    settings = Settings(**dict({"strategy": sources.default_strategy(source)}, **options))
-    payloads = sources.fetch(source, params, settings)
+    settings = _settings(source, options)
+    payloads = sources.fetch(source, source_params(server, **credentials), settings)
     snapshot = sources.SOURCES[source].to_snapshot(payloads, settings)
     return payloads, snapshot, engine.build(snapshot, settings)

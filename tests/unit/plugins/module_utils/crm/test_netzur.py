@@ -14,22 +14,12 @@ from ansible_collections.isp.ops.plugins.module_utils.topology.model import SITE
 from ansible_collections.isp.ops.plugins.module_utils.topology.publish import SafetyValveError
 from ansible_collections.isp.ops.plugins.module_utils.topology.settings import Settings
 from tests.emulators.netzur import PATH, NetzurEmulator, circuit_id
+from tests.unit.plugins.module_utils.crm.conftest import emulator_fixtures
 
 API_KEY = "netzur-bearer-Hq81Zt"
 
 
-@pytest.fixture(scope="module")
-def server(network):
-    with NetzurEmulator(network, API_KEY, timeout_delay=1.0) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def netzur(server):
-    server.clear_faults()
-    server.clear_log()
-    yield server
-    server.clear_faults()
+server, netzur = emulator_fixtures(NetzurEmulator, API_KEY)
 
 
 @pytest.fixture
@@ -113,10 +103,9 @@ def test_faults_are_one_crm_error_naming_the_endpoint(netzur, run, kind):
     assert (caught.value.source, caught.value.endpoint) == ("Netzur", PATH)
 
 
-def test_empty_answer_trips_the_guard_naming_the_url(netzur, run_source, network):
+def test_empty_answer_trips_the_guard_naming_the_url(netzur, fetch_source):
     netzur.set_fault(PATH, "empty")
-    params = dict(url=netzur.url + PATH, api_key=API_KEY, timeout=5, retries=0, validate_certs=True)
-    payloads = sources.fetch("netzur", params, Settings(strategy="full"))
+    payloads = fetch_source("netzur", netzur, {"url": netzur.url + PATH, "api_key": API_KEY}, strategy="full")
     with pytest.raises(SafetyValveError, match="^Netzur %s customers answered with an empty list" % PATH):
         sources.check_not_empty("netzur", payloads)
 

@@ -14,24 +14,14 @@ from ansible_collections.isp.ops.plugins.module_utils.topology.publish import Sa
 from ansible_collections.isp.ops.plugins.module_utils.topology.settings import Settings
 from tests.emulators.powercode import (
     BURST_EXTRA_KBPS, PATH, PowercodeEmulator, customer_id, has_other_equipment, service_id)
+from tests.unit.plugins.module_utils.crm.conftest import emulator_fixtures
 
 API_KEY = "powercode-apikey-7Yd3Qs"
 CUSTOMERS = "%s action=list_customers" % PATH
 SERVICES = "%s action=list_services" % PATH
 
 
-@pytest.fixture(scope="module")
-def server(network):
-    with PowercodeEmulator(network, API_KEY, timeout_delay=1.0) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def powercode(server):
-    server.clear_faults()
-    server.clear_log()
-    yield server
-    server.clear_faults()
+server, powercode = emulator_fixtures(PowercodeEmulator, API_KEY)
 
 
 @pytest.fixture
@@ -150,10 +140,9 @@ def test_a_fault_on_the_services_action_names_it(powercode):
         client_session.request_json("POST", PATH, data={"action": "list_services"}, endpoint=SERVICES)
 
 
-def test_empty_list_trips_the_guard_naming_the_action(powercode):
+def test_empty_list_trips_the_guard_naming_the_action(powercode, fetch_source):
     powercode.set_fault(PATH, "empty", count=1)
-    params = dict(url=powercode.url, api_key=API_KEY, timeout=5, retries=0, validate_certs=True)
-    payloads = sources.fetch("powercode", params, Settings(strategy="flat"))
+    payloads = fetch_source("powercode", powercode, {"api_key": API_KEY}, strategy="flat")
     with pytest.raises(SafetyValveError, match="^Powercode %s answered with an empty list" % CUSTOMERS):
         sources.check_not_empty("powercode", payloads)
 

@@ -17,6 +17,7 @@ from tests.emulators.graphql import GraphQLError, execute
 from tests.emulators.labnet import generate
 from tests.emulators.sonar import (
     ACTIVE, AIRMAX_AP_MODEL_IDS, API, COMMERCIAL, LTU_AP_MODEL_IDS, MODEL_IDS, SonarEmulator)
+from tests.unit.plugins.module_utils.crm.conftest import emulator_fixtures
 
 TOKEN = "sonar-token-Hq73KdPz"
 SUBSCRIBERS, SEED = 230, 5  # three pages of 100 accounts
@@ -28,18 +29,7 @@ def network():
     return generate(SUBSCRIBERS, SEED)
 
 
-@pytest.fixture(scope="module")
-def server(network):
-    with SonarEmulator(network, TOKEN, timeout_delay=1.0) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def sonar(server):
-    server.clear_faults()
-    server.clear_log()
-    yield server
-    server.clear_faults()
+server, sonar = emulator_fixtures(SonarEmulator, TOKEN)
 
 
 def params(server, **overrides):

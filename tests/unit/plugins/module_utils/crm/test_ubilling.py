@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import traceback
-
 import pytest
 
 from ansible_collections.isp.ops.plugins.module_utils.crm import sources
@@ -16,24 +14,19 @@ from ansible_collections.isp.ops.plugins.module_utils.topology.publish import Sa
 from ansible_collections.isp.ops.plugins.module_utils.topology.settings import Settings, TopologyError
 from tests.emulators.ubilling import (
     STATE_DISABLE, STATE_NOMONEY, STATE_PAUSE, UbillingEmulator, login_of, make_serial)
+from tests.unit.plugins.module_utils.crm.conftest import emulator_fixtures
 
 SERIAL = make_serial("crm client test")
 
 
-@pytest.fixture(scope="module")
-def server(network):
-    with UbillingEmulator(network, SERIAL, timeout_delay=1.0) as emulator:
-        yield emulator
+server, clean_server = emulator_fixtures(UbillingEmulator, SERIAL)
 
 
 @pytest.fixture
-def ubilling(server):
-    server.reset_state()
-    server.clear_faults()
-    server.clear_log()
-    yield server
-    server.reset_state()
-    server.clear_faults()
+def ubilling(clean_server):
+    clean_server.reset_state()  # alter.ini switches, maintenance, serial as the emulator started
+    yield clean_server
+    clean_server.reset_state()
 
 
 @pytest.fixture
@@ -42,11 +35,6 @@ def run(ubilling, run_source):
         credentials = {"url": ubilling.url + "/billing/", "serial": serial, "timeout": timeout, "retries": retries}
         return run_source("ubilling", ubilling, credentials, **options)
     return go
-
-
-def assert_no_serial(exc):
-    text = "\n".join([str(exc), repr(vars(exc))] + traceback.format_exception(type(exc), exc, exc.__traceback__))
-    assert SERIAL not in text
 
 
 def test_two_userside_requests_with_the_serial(ubilling, run):
@@ -133,19 +121,19 @@ def test_a_wrong_shaped_user_names_the_endpoint():
     ({"maintenance": True}, "Ubilling is in maintenance"),
     ({"alter": {"USERSIDE_API": 0}}, "switched off in alter.ini (USERSIDE_API_DISABLED)"),
 ])
-def test_ubilling_errors_keep_their_meaning(ubilling, run, state, words):
+def test_ubilling_errors_keep_their_meaning(ubilling, run, crm, state, words):
     ubilling.update_state(state)
     with pytest.raises(CrmError) as caught:
         run()
     assert caught.value.source == "Ubilling" and caught.value.endpoint == "?action=userside&request=get_tariff_list"
     assert words in caught.value.reason
-    assert_no_serial(caught.value)
+    crm.assert_no_secret(caught.value, [SERIAL])
 
 
-def test_wrong_serial(run):
+def test_wrong_serial(run, crm):
     with pytest.raises(CrmError, match="the serial is wrong") as caught:
         run(serial="UB" + "f" * 32)
-    assert_no_serial(caught.value)
+    crm.assert_no_secret(caught.value, [SERIAL])
 
 
 @pytest.mark.parametrize("kind, words", [
@@ -153,13 +141,13 @@ def test_wrong_serial(run):
     ("wrong_shape", "JSON list where an object keyed by tariff name was expected"),
     ("html", "answered with an HTML page"), ("empty", "empty reply"),
 ])
-def test_faults_fail_naming_source_and_request(ubilling, run, kind, words):
+def test_faults_fail_naming_source_and_request(ubilling, run, crm, kind, words):
     ubilling.set_fault(None, kind, count=1)
     with pytest.raises(CrmError) as caught:
         run(timeout=0.5)
     assert words in caught.value.reason, caught.value.reason
     assert str(caught.value).startswith("Ubilling ?action=userside&request=get_tariff_list: ")
-    assert_no_serial(caught.value)
+    crm.assert_no_secret(caught.value, [SERIAL])
 
 
 def test_a_reset_is_retried(ubilling, run):
@@ -168,15 +156,9 @@ def test_a_reset_is_retried(ubilling, run):
     assert snapshot.circuits and [r["fault"] for r in ubilling.requests] == ["reset", None, None]
 
 
-def test_undefined_user_list_trips_the_safety_valve(ubilling, network):
-    params = dict(url=ubilling.url + "/billing/", serial=SERIAL, timeout=5, retries=0, retry_backoff=0,
-                  validate_certs=True)
-    empty = UbillingEmulator.user_list
-    UbillingEmulator.user_list = lambda self, login: {}
-    try:
-        payloads = sources.fetch("ubilling", params, Settings(strategy="flat"))
-    finally:
-        UbillingEmulator.user_list = empty
+def test_undefined_user_list_trips_the_safety_valve(ubilling, fetch_source, monkeypatch):
+    monkeypatch.setattr(UbillingEmulator, "user_list", lambda self, login: {})
+    payloads = fetch_source("ubilling", ubilling, {"url": ubilling.url + "/billing/", "serial": SERIAL})
     assert payloads["users"] == {}
     with pytest.raises(SafetyValveError, match=r"Ubilling \?action=userside&request=get_user_list answered with an e"):
         sources.check_not_empty("ubilling", payloads)

@@ -14,22 +14,12 @@ from ansible_collections.isp.ops.plugins.module_utils.topology import engine
 from ansible_collections.isp.ops.plugins.module_utils.topology.publish import SafetyValveError
 from ansible_collections.isp.ops.plugins.module_utils.topology.settings import Settings
 from tests.emulators.wispgate import PATH, WispGateEmulator, download_max_missing, upload_max_missing
+from tests.unit.plugins.module_utils.crm.conftest import emulator_fixtures
 
 TOKEN = "wispgate-api-token-c4Fj20"
 
 
-@pytest.fixture(scope="module")
-def server(network):
-    with WispGateEmulator(network, TOKEN, timeout_delay=1.0) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def wispgate(server):
-    server.clear_faults()
-    server.clear_log()
-    yield server
-    server.clear_faults()
+server, wispgate = emulator_fixtures(WispGateEmulator, TOKEN)
 
 
 @pytest.fixture
@@ -139,10 +129,9 @@ def test_faults_are_one_crm_error_naming_the_endpoint(wispgate, run, kind):
     assert (caught.value.source, caught.value.endpoint) == ("WISPGate", PATH)
 
 
-def test_empty_list_trips_the_guard(wispgate):
+def test_empty_list_trips_the_guard(wispgate, fetch_source):
     wispgate.set_fault(PATH, "empty")
-    params = dict(url=wispgate.url, token=TOKEN, timeout=5, retries=0, validate_certs=True)
-    payloads = sources.fetch("wispgate", params, Settings(strategy="flat"))
+    payloads = fetch_source("wispgate", wispgate, {"token": TOKEN}, strategy="flat")
     with pytest.raises(SafetyValveError, match="^WISPGate %s answered with an empty list" % PATH):
         sources.check_not_empty("wispgate", payloads)
 
