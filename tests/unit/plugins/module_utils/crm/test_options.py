@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+import yaml
 
 from ansible_collections.isp.ops.plugins.module_utils.crm import options
 from ansible_collections.isp.ops.plugins.modules import crm_topology
@@ -59,3 +62,17 @@ def test_build_settings_takes_the_source_default_strategy():
     settings = options.build_settings(params)
     assert settings.strategy == "full"
     assert settings.exception_cpes == {"cpe1": "AP 1"}
+
+
+def test_crm_sync_role_passes_every_option_of_the_spec():
+    """The crm_sync role's lists of crm_* variables cover the whole spec, so a new source option
+    cannot reach crm_topology and silently miss the timer's runs."""
+    role_vars = os.path.join(os.path.dirname(crm_topology.__file__), "..", "..", "roles", "crm_sync", "vars",
+                             "main.yml")
+    with open(role_vars) as handle:
+        listed = yaml.safe_load(handle)
+    # source, url and output_dir are set by the role itself; force is for one-off runs only.
+    set_by_role = {"source", "url", "output_dir", "force"}
+    spec = set(options.argument_spec()) - set_by_role
+    assert set(listed["crm_sync_inventory_secrets"]) == set(options.secret_names())
+    assert set(listed["crm_sync_inventory_options"]) == spec - set(options.secret_names())
