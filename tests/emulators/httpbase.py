@@ -13,6 +13,7 @@ GET/DELETE /_emulator/log, GET/POST/DELETE /_emulator/faults, GET /_emulator/hea
 
 from __future__ import annotations
 
+import hmac
 import io
 import json
 import socket
@@ -43,6 +44,21 @@ def require_loopback(host: str) -> None:
     """Refuse to serve anywhere but 127.0.0.1."""
     if host != LOOPBACK_HOST:
         raise ValueError(f"emulators bind only to {LOOPBACK_HOST}, not {host!r}")
+
+
+def serve_in_thread(server: socketserver.BaseServer, name: str) -> threading.Thread:
+    """Run ``server.serve_forever`` in a daemon thread; returns the started thread."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def shut_down(server: socketserver.BaseServer, thread: threading.Thread, stopping: threading.Event) -> None:
+    """Stop a server of ``serve_in_thread``; ``stopping`` wakes requests sleeping in a "timeout" fault."""
+    stopping.set()
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
 
 
 @dataclass
@@ -157,19 +173,13 @@ class EmulatorServer:
             httpd = _Server((self.host, self.port), _Handler)
             httpd.emulator = self
             self._httpd = httpd
-            self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                            name=f"{self.name}-emulator", daemon=True)
-            self._thread.start()
+            self._thread = serve_in_thread(httpd, f"{self.name}-emulator")
         return self
 
     def stop(self) -> None:
         httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        self._stopping.set()  # wakes requests sleeping in a "timeout" fault
-        httpd.shutdown()
-        httpd.server_close()
-        self._thread.join(timeout=5)
+        if httpd is not None:
+            shut_down(httpd, self._thread, self._stopping)
 
     def __enter__(self) -> "EmulatorServer":
         return self.start()
@@ -368,3 +378,22 @@ class EmulatorServer:
         elif method == "DELETE":
             self.clear_faults()
         return Reply(200, self.encode(self.faults())[0], "application/json")
+
+
+class LabApiEmulator(EmulatorServer):
+    """A CRM API serving a LabNetwork behind one secret: a token, an API key, or key:secret."""
+
+    def __init__(self, network, secret: str, **server_options) -> None:
+        self.network = network
+        self._secret = secret.encode("utf-8")
+        super().__init__(**server_options)
+
+    def is_secret(self, supplied: str | bytes | None) -> bool:
+        """Constant-time comparison with the secret; nothing supplied never matches."""
+        supplied = supplied.encode("utf-8") if isinstance(supplied, str) else supplied
+        return bool(supplied) and hmac.compare_digest(supplied, self._secret)
+
+
+def last_field(query: dict, name: str) -> str:
+    """The last value of a query or form field, as PHP's $_REQUEST keeps it ("" when absent)."""
+    return (query.get(name) or [""])[-1]

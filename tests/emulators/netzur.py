@@ -12,9 +12,7 @@ subscribers are not listed; Netzur has no suspension flag.
 
 from __future__ import annotations
 
-import hmac
-
-from tests.emulators.httpbase import EmulatorServer
+from tests.emulators.httpbase import LabApiEmulator
 from tests.emulators.labnet import LabNetwork, Subscriber
 
 PATH = "/api/libreqos"
@@ -24,20 +22,18 @@ def circuit_id(subscriber: Subscriber) -> str:
     return f"netzur_{subscriber.id}"
 
 
-class NetzurEmulator(EmulatorServer):
+class NetzurEmulator(LabApiEmulator):
     name = "netzur"
     empty_body = b'{"zones":[],"customers":[]}'
 
     def __init__(self, network: LabNetwork, api_key: str, **server_options) -> None:
-        self.network = network
-        self._bearer = f"Bearer {api_key}".encode("utf-8")
-        super().__init__(**server_options)
+        super().__init__(network, f"Bearer {api_key}", **server_options)
 
     def routes(self) -> dict:
         return {PATH: self.answer}
 
     def is_authorized(self, headers) -> bool:
-        return hmac.compare_digest((headers.get("Authorization") or "").encode("utf-8"), self._bearer)
+        return self.is_secret(headers.get("Authorization"))
 
     def auth_challenge(self) -> tuple:
         return (("WWW-Authenticate", 'Bearer realm="netzur"'),)

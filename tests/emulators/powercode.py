@@ -13,10 +13,8 @@ on the subscriber's service (one service per plan and burst variant, rates in kb
 
 from __future__ import annotations
 
-import hmac
-
-from tests.emulators.httpbase import EmulatorServer
-from tests.emulators.labnet import PLANS, LabNetwork, Subscriber
+from tests.emulators.httpbase import LabApiEmulator, last_field
+from tests.emulators.labnet import PLANS, Subscriber
 
 PATH = "/api/preseem/index.php"
 CUSTOMER_BASE = 1000
@@ -44,14 +42,9 @@ def has_other_equipment(subscriber: Subscriber) -> bool:
     return subscriber.id % 5 == 0
 
 
-class PowercodeEmulator(EmulatorServer):
+class PowercodeEmulator(LabApiEmulator):
     name = "powercode"
     methods = ("POST",)
-
-    def __init__(self, network: LabNetwork, api_key: str, **server_options) -> None:
-        self.network = network
-        self._key = api_key.encode("utf-8")
-        super().__init__(**server_options)
 
     def routes(self) -> dict:
         return {PATH: self.preseem}
@@ -60,7 +53,7 @@ class PowercodeEmulator(EmulatorServer):
         return [PATH]
 
     def is_authorized_query(self, query: dict) -> bool:
-        return hmac.compare_digest((query.get("apiKey") or [""])[-1].encode("utf-8"), self._key)
+        return self.is_secret(last_field(query, "apiKey"))
 
     def error_payload(self, status: int, message: str) -> object:
         return {"status": "error", "message": message}

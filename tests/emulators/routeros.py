@@ -28,7 +28,7 @@ import socketserver
 import struct
 import threading
 
-from tests.emulators.httpbase import require_loopback
+from tests.emulators.httpbase import require_loopback, serve_in_thread, shut_down
 from tests.emulators.labnet import LabNetwork, Subscriber
 
 FAULTS = (None, "bad_password", "drop", "stall")
@@ -136,19 +136,13 @@ class RouterOSEmulator:
         self._stopping.clear()
         self._server = _Server((self.host, self.port), _Handler)
         self._server.emulator = self
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="routeros-%s" % self.name, daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, "routeros-%s" % self.name)
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.server_close()
-        self._thread.join(timeout=5)
+        if server is not None:
+            shut_down(server, self._thread, self._stopping)
 
     def __enter__(self) -> "RouterOSEmulator":
         return self.start()

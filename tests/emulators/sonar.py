@@ -19,12 +19,11 @@ Faults beyond httpbase's: ``graphql_errors`` (HTTP 200 with an ``errors`` member
 
 from __future__ import annotations
 
-import hmac
 import json
 import threading
 
 from tests.emulators.graphql import GraphQLError, execute
-from tests.emulators.httpbase import EmulatorServer
+from tests.emulators.httpbase import LabApiEmulator
 from tests.emulators.labnet import BUSINESS_NAMES, LabNetwork, Subscriber
 
 API = "/api/graphql"
@@ -63,20 +62,18 @@ def _assignments(addresses) -> list:
     return [{"subnet": _subnet(a)} for a in addresses]
 
 
-class SonarEmulator(EmulatorServer):
+class SonarEmulator(LabApiEmulator):
     """Sonar v2 GraphQL with Bearer auth on loopback."""
 
     name = "sonar"
     methods = ("POST",)
 
     def __init__(self, network: LabNetwork, token: str, **server_options) -> None:
-        self.network = network
-        self._token = token.encode("utf-8")
+        super().__init__(network, token, **server_options)
         self._current = threading.local()
         self._drift = 0
         self.operations: list[dict] = []  # operationName and variables.pages of each answered query
         self.data = self._build()
-        super().__init__(**server_options)
 
     def routes(self) -> dict:
         return {API: self._answer}
@@ -86,7 +83,7 @@ class SonarEmulator(EmulatorServer):
 
     def is_authorized(self, headers) -> bool:
         scheme, supplied = (headers.get("Authorization") or "").partition(" ")[::2]
-        return scheme == "Bearer" and bool(supplied) and hmac.compare_digest(supplied.encode("utf-8"), self._token)
+        return scheme == "Bearer" and self.is_secret(supplied)
 
     def error_payload(self, status: int, message: str) -> object:
         return {"message": "Unauthenticated." if status == 401 else message}

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 
-from tests.emulators.httpbase import EmulatorServer
+from tests.emulators.httpbase import LabApiEmulator
 from tests.emulators.labnet import PLANS, LabNetwork, Subscriber
 
 API = "/api/2.0/admin/"
@@ -55,7 +54,7 @@ def _nas_ip(index: int) -> str:
     return f"100.126.{index // 254}.{index % 254 + 1}"
 
 
-class SplynxEmulator(EmulatorServer):
+class SplynxEmulator(LabApiEmulator):
     """Splynx with HTTP Basic auth (api key:secret) on loopback."""
 
     name = "splynx"
@@ -63,13 +62,11 @@ class SplynxEmulator(EmulatorServer):
     ensure_ascii = True  # PHP json_encode escapes non-ASCII
 
     def __init__(self, network: LabNetwork, api_key: str, api_secret: str, **server_options) -> None:
-        self.network = network
-        self._credentials = f"{api_key}:{api_secret}".encode("utf-8")
+        super().__init__(network, f"{api_key}:{api_secret}", **server_options)
         ap_sites = sorted({ap.site_id for ap in network.aps})
         self.router_ids = {site_id: index for index, site_id in enumerate(ap_sites, 1)}
         self.sector_ids = {ap.id: index for index, ap in enumerate(network.aps, 1)}
         self.network_site_ids = {site.id: index for index, site in enumerate(network.sites, 1)}
-        super().__init__(**server_options)
 
     def routes(self) -> dict:
         return {
@@ -89,7 +86,7 @@ class SplynxEmulator(EmulatorServer):
             supplied = base64.b64decode(token.strip(), validate=True)
         except (binascii.Error, ValueError):
             return False
-        return hmac.compare_digest(supplied, self._credentials)
+        return self.is_secret(supplied)
 
     def auth_challenge(self) -> tuple:
         return (("WWW-Authenticate", 'Basic realm="Splynx API"'),)

@@ -15,10 +15,8 @@ kB/s. Subnets (/29, /64, /56) appear as network-address cidrs on interfaces.
 
 from __future__ import annotations
 
-import hmac
-
-from tests.emulators.httpbase import EmulatorServer
-from tests.emulators.labnet import PLANS, Device, Equipment, LabNetwork, Site, Subscriber
+from tests.emulators.httpbase import LabApiEmulator
+from tests.emulators.labnet import PLANS, Device, Equipment, Site, Subscriber
 
 API = "/nms/api/v2.1/"
 SITES = API + "sites"
@@ -65,17 +63,12 @@ def _status(subscriber: Subscriber) -> int:
     return SERVICE_STATUS["suspended"] if subscriber.suspended else SERVICE_STATUS["active"]
 
 
-class UispEmulator(EmulatorServer):
+class UispEmulator(LabApiEmulator):
     """UISP NMS with X-Auth-Token auth on loopback."""
 
     name = "uisp"
     json_content_type = "application/json; charset=utf-8"
     ensure_ascii = False
-
-    def __init__(self, network: LabNetwork, token: str, **server_options) -> None:
-        self.network = network
-        self._token = token.encode("utf-8")
-        super().__init__(**server_options)
 
     def routes(self) -> dict:
         return {SITES: self.sites, DEVICES: self.devices, DATA_LINKS: self.data_links}
@@ -84,8 +77,7 @@ class UispEmulator(EmulatorServer):
         return [SITES, DEVICES + "?withInterfaces=true", DATA_LINKS]
 
     def is_authorized(self, headers) -> bool:
-        supplied = (headers.get("X-Auth-Token") or "").encode("utf-8")
-        return bool(supplied) and hmac.compare_digest(supplied, self._token)
+        return self.is_secret(headers.get("X-Auth-Token"))
 
     def error_payload(self, status: int, message: str) -> object:
         reasons = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",

@@ -12,10 +12,8 @@ say which, never both in one row, so a client must fall back per direction.
 
 from __future__ import annotations
 
-import hmac
-
-from tests.emulators.httpbase import EmulatorServer
-from tests.emulators.labnet import LabNetwork, Subscriber
+from tests.emulators.httpbase import LabApiEmulator, last_field
+from tests.emulators.labnet import Subscriber
 
 PATH = "/api/libreqos/shaped-devices"
 
@@ -28,22 +26,16 @@ def upload_max_missing(subscriber: Subscriber) -> bool:
     return subscriber.id % 7 == 3
 
 
-class WispGateEmulator(EmulatorServer):
+class WispGateEmulator(LabApiEmulator):
     name = "wispgate"
     methods = ("POST",)
     json_content_type = "application/json"
-
-    def __init__(self, network: LabNetwork, api_token: str, **server_options) -> None:
-        self.network = network
-        self._token = api_token.encode("utf-8")
-        super().__init__(**server_options)
 
     def routes(self) -> dict:
         return {PATH: self.shaped_devices}
 
     def is_authorized_query(self, query: dict) -> bool:
-        supplied = (query.get("api_token") or [""])[-1].encode("utf-8")
-        return hmac.compare_digest(supplied, self._token)
+        return self.is_secret(last_field(query, "api_token"))
 
     def error_payload(self, status: int, message: str) -> object:
         return {"success": False, "message": message}
