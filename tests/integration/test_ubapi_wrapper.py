@@ -22,27 +22,11 @@ import pytest
 import yaml
 
 from tests.emulators.syslog_sink import SyslogSink
+from tests.integration.ubilling_seed import seed_jobs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE = os.path.join(ROOT, "roles", "ubilling_cron")
 SERIAL = "UB0f3c9e1d7a5b4c2e8f6a1d3b5c7e9f2a"  # distinctive, so a leak is easy to spot
-
-# The "minimum gentleman's set" of Ubilling's remoteapi wiki page, verbatim (the seed).
-SEED_CRONTAB = os.path.join(ROOT, "tests", "integration", "files", "ubilling_minimum_set.crontab")
-
-
-def seed_jobs():
-    """[(schedule, action)] of the seed's crontab lines."""
-    jobs = []
-    with open(SEED_CRONTAB, encoding="utf-8") as handle:
-        for line in handle:
-            fields = line.split()
-            if fields and not line.startswith("#"):
-                assert fields[5] == "/bin/ubapi" and len(fields) == 7, line
-                jobs.append((" ".join(fields[:5]), fields[6].strip('"')))
-    assert len(jobs) == 19
-    return jobs
-
 
 def role_default_jobs():
     with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as handle:
@@ -67,10 +51,10 @@ class Wrapper(object):
         self.configure(server.url + "/billing/")
 
     def configure(self, url, timeout=30):
+        settings = (url, self.serial_file, timeout, self.tmp_path / "lock")
         self.config.write_text(
             "# test config\nUBAPI_URL=%s\nUBAPI_SERIAL_FILE=%s\nUBAPI_TIMEOUT=%d\nUBAPI_CONNECT_TIMEOUT=5\n"
-            "UBAPI_LOCK_DIR=%s\nUBAPI_SYSLOG_FACILITY=local3\n" % (url, self.serial_file, timeout,
-                                                                 self.tmp_path / "lock"))
+            "UBAPI_LOCK_DIR=%s\nUBAPI_SYSLOG_FACILITY=local3\n" % settings)
 
     def write_serial(self, serial, mode=0o600):
         self.serial_file.write_text(serial + "\n")
