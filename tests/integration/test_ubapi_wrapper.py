@@ -22,11 +22,11 @@ import pytest
 import yaml
 
 from tests.emulators.syslog_sink import SyslogSink
-from tests.integration.ubilling_seed import seed_jobs
+from tests.integration.ubilling_seed import ROOT, seed_jobs
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE = os.path.join(ROOT, "roles", "ubilling_cron")
 SERIAL = "UB0f3c9e1d7a5b4c2e8f6a1d3b5c7e9f2a"  # distinctive, so a leak is easy to spot
+
 
 def role_default_jobs():
     with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as handle:
