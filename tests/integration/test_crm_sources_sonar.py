@@ -65,7 +65,6 @@ def test_full_maps_sites_and_places_cpes_under_aps_by_exception(crm, out):
 
 def test_every_fault_fails_cleanly_naming_sonar_and_the_query(crm, out):
     options = dict(token=TOKEN, strategy="flat", sonar_active_status_ids=[1, 4])
-    assert_idempotent("sonar", crm.url, out, **options)
     assert_every_fault_fails_cleanly(crm, "sonar", crm.url, out, API, "/api/graphql query getAccounts", TOKEN,
                                      **options)
 

@@ -46,7 +46,6 @@ def test_flat_rows_with_min_and_max_per_direction(crm, out):
 
 
 def test_every_fault_fails_cleanly(crm, out):
-    assert_idempotent("wispgate", crm.url, out, token=TOKEN)
     assert_every_fault_fails_cleanly(crm, "wispgate", crm.url, out, PATH, PATH, TOKEN, token=TOKEN)
 
 
