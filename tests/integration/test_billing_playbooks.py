@@ -79,6 +79,16 @@ def test_dropped_entry_is_removed_and_foreign_lines_stay(playbook, recap, lab):
     assert "17 5 * * * root /usr/bin/env true # hand-written\n" in text
 
 
+def test_a_serial_of_another_ubilling_is_refused_before_it_is_written(playbook, lab):
+    assert run(playbook, lab, "billing.yml").returncode == 0
+    wrong = "UB" + "0" * 28 + "1234"
+    done = run(playbook, lab, "billing.yml", "-e", "ubilling_serial=" + wrong)
+    assert done.returncode != 0
+    assert "ends in 1234, but the server at" in done.stdout
+    assert wrong not in done.stdout + done.stderr
+    assert (lab.dir / "etc" / "ubapi.serial").read_text() == LAB_SERIAL + "\n"
+
+
 def test_billing_action_needs_an_action(playbook, lab):
     done = run(playbook, lab, "billing_action.yml")
     assert done.returncode != 0
