@@ -16,7 +16,7 @@ export PATH="$root/.venv/bin:$PATH" ANSIBLE_CONFIG="$root/ansible.cfg" ANSIBLE_N
 
 stop_emulator() {
     local file pid
-    for file in "$state/emulator.pid" "$state/ubilling.pid"; do
+    for file in "$state/emulator.pid" "$state/ubilling.pid" "$state/omnileads.pid"; do
         [[ -f $file ]] || continue
         pid=$(cat "$file")
         kill "$pid" 2>/dev/null || true
@@ -28,8 +28,9 @@ stop_emulator() {
 if [[ ${1:-} == clean ]]; then
     stop_emulator
     python scripts/lab_network.py down --prefix isplab
+    python scripts/lab_telephony.py down --state "$state"
     rm -rf "$lab"
-    echo "demo-clean: emulator stopped, lab namespaces and $lab removed"
+    echo "demo-clean: emulators and Asterisk peers stopped, lab namespaces and $lab removed"
     exit 0
 fi
 
@@ -53,12 +54,34 @@ for _ in $(seq 100); do [[ -f $state/ubilling.port ]] && break; sleep 0.1; done
 [[ -f $state/ubilling.port ]] || { echo "demo: the Ubilling emulator did not start; see $state/ubilling.log" >&2; exit 1; }
 echo "demo: Ubilling emulator on http://127.0.0.1:$ubilling_port/billing/ (lab serial)"
 
+# The contact center's REST API: the OMniLeads emulator (group_vars/contact_center.yml).
+oml_port=18782
+rm -f "$state/omnileads.port"
+python tests/emulators/serve.py --source omnileads --port "$oml_port" --port-file "$state/omnileads.port" \
+    --password lab-oml-not-a-secret --trunks issabel --max-seconds 3600 >"$state/omnileads.log" 2>&1 &
+echo $! >"$state/omnileads.pid"
+for _ in $(seq 100); do [[ -f $state/omnileads.port ]] && break; sleep 0.1; done
+[[ -f $state/omnileads.port ]] || { echo "demo: the OMniLeads emulator did not start; see $state/omnileads.log" >&2; exit 1; }
+echo "demo: OMniLeads API emulator on http://127.0.0.1:$oml_port"
+
 python scripts/lab_network.py up --prefix isplab --subscribers 3
+
+# The PBX and OMniLeads peers: two real Asterisk 22 in namespaces, from a cached Debian sid
+# chroot (scripts/asterisk-chroot.sh, built here unless ISP_OPS_DEMO_TELEPHONY=0).
+python scripts/lab_telephony.py down --state "$state"
+telephony=(--skip-tags telephony)
+if [[ ${ISP_OPS_DEMO_TELEPHONY:-1} == 0 ]]; then
+    echo "demo: telephony skipped (ISP_OPS_DEMO_TELEPHONY=0)"
+elif python scripts/lab_telephony.py up --build --state "$state" --api-url "http://127.0.0.1:$oml_port"; then
+    telephony=(-e "@$state/telephony-vars.json")
+else
+    echo "demo: telephony skipped: the Asterisk peers could not start (see above); the shaper and billing still run"
+fi
 
 export ISP_OPS_LAB_DIR="$lab" ISP_OPS_LAB_CRM_URL="http://127.0.0.1:$port"
 export ISP_OPS_LAB_UBILLING_URL="http://127.0.0.1:$ubilling_port/billing/"
 run_site() {
-    ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml 2>&1 | tee "$state/run.log"
+    ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml "${telephony[@]}" 2>&1 | tee "$state/run.log"
 }
 echo "demo: first run"
 run_site
@@ -76,3 +99,6 @@ fi
 address=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["address"])' "$state/subscribers.json")
 python scripts/lab_network.py measure --prefix isplab --subscriber 1 --address "$address" >"$state/measure.json"
 python scripts/lab_summary.py "$lab" "$state/run.log" "$state"
+if [[ -f $state/telephony.json ]]; then
+    python scripts/lab_telephony.py status --state "$state"
+fi

@@ -39,6 +39,17 @@ def measured(state_dir):
     return circuit, rate
 
 
+def cron_entries(directory):
+    """The billing host's managed cron lines (the lab writes them to a file no cron daemon reads)."""
+    path = os.path.join(directory, "ubilling", "isp-ops-ubilling")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+    except OSError:
+        return None, path
+    return [line for line in lines if "=" not in line.split()[0]], path
+
+
 def main(directory, log_path=None, state_dir=None):
     with open(os.path.join(directory, "ShapedDevices.csv"), newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -57,6 +68,9 @@ def main(directory, log_path=None, state_dir=None):
         print("  measured            %.1f Mbit/s download for circuit %s %r (%s, max %s Mbit/s) through the bridge"
               % (rate["download_mbps"], circuit["circuit"], circuit["name"], circuit["address"],
                  circuit["download_max_mbps"]))
+    entries, cron_path = cron_entries(directory)
+    if entries is not None:
+        print("  cron entries        %d ubapi jobs in %s" % (len(entries), cron_path))
     warnings = warnings_of(log_path)
     print("  warnings            %d kinds" % len(warnings))
     for line in warnings:
