@@ -207,6 +207,13 @@ def test_maintenance_and_stargazer_fail_with_6(wrapper, change, result):
     assert "result=%s exit=6" % result in only(messages)["message"]
 
 
+def test_json_cut_short_fails_with_6(wrapper):
+    fault(wrapper.server, "truncated")
+    rc, out, err, messages = wrapper.run("--print", "userside&request=get_tariff_list")
+    assert (rc, out) == (6, "")
+    assert only(messages)["message"].endswith('result=unexpected-reply exit=6 reason="the JSON reply is cut short"')
+
+
 def test_unreachable_server_fails_with_7(wrapper):
     with socket.socket() as probe:  # a loopback port nobody listens on
         probe.bind(("127.0.0.1", 0))
