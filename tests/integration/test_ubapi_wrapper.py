@@ -184,20 +184,6 @@ def test_unknown_action_html_fails_with_4(wrapper):
     assert called(wrapper.server) == ["nosuchaction"]
 
 
-def test_url_that_is_not_the_api_fails_with_4(wrapper):
-    fault(wrapper.server, "html")
-    rc, out, err, messages = wrapper.run("multigen")
-    assert rc == 4
-    assert only(messages)["severity"] == "err"
-
-
-def test_empty_reply_fails_with_5(wrapper):
-    fault(wrapper.server, "empty")
-    rc, out, err, messages = wrapper.run("multigen")
-    assert rc == 5
-    assert only(messages)["message"] == 'action=multigen result=empty-reply exit=5 reason="the reply is empty"'
-
-
 @pytest.mark.parametrize("change, result", [({"maintenance": True}, "maintenance"),
                                             ({"stargazer": False}, "unexpected-reply")])
 def test_maintenance_and_stargazer_fail_with_6(wrapper, change, result):
@@ -224,20 +210,21 @@ def test_unreachable_server_fails_with_7(wrapper):
     assert "result=unreachable exit=7" in only(messages)["message"]
 
 
-@pytest.mark.parametrize("kind", ["reset", "timeout"])
-def test_dropped_or_stalled_connection_fails_with_7(wrapper, kind):
-    wrapper.configure(wrapper.server.url + "/billing/", timeout=1)  # the emulator stalls 3 s
+@pytest.mark.parametrize("kind, rc, message", [
+    ("html", 4, 'result=html exit=4 reason="HTML reply: unknown action, or http://127.0.0.1:'),
+    ("empty", 5, 'result=empty-reply exit=5 reason="the reply is empty"'),
+    ("reset", 7, 'result=unreachable exit=7 reason="the server closed the connection (curl 56)"'),
+    ("timeout", 7, 'result=unreachable exit=7 reason="no reply within the timeout"'),
+    ("500", 8, 'result=http-error exit=8 reason="HTTP status 500"'),
+])
+def test_faults_map_to_exit_codes(wrapper, kind, rc, message):
+    wrapper.configure(wrapper.server.url + "/billing/", timeout=1)  # a "timeout" fault stalls 3 s
     fault(wrapper.server, kind)
-    rc, out, err, messages = wrapper.run("multigen")
-    assert rc == 7
-    assert "result=unreachable exit=7" in only(messages)["message"]
-
-
-def test_http_error_fails_with_8(wrapper):
-    fault(wrapper.server, "500")
-    rc, out, err, messages = wrapper.run("multigen")
-    assert rc == 8
-    assert only(messages)["message"] == 'action=multigen result=http-error exit=8 reason="HTTP status 500"'
+    done = wrapper.run("multigen")
+    assert done[0] == rc
+    logged = only(done[3])
+    assert logged["severity"] == "err"
+    assert logged["message"].startswith("action=multigen " + message)
 
 
 def test_json_and_undefined(wrapper):
