@@ -79,6 +79,21 @@ def test_dropped_entry_is_removed_and_foreign_lines_stay(playbook, recap, lab):
     assert "17 5 * * * root /usr/bin/env true # hand-written\n" in text
 
 
+@pytest.mark.parametrize("job", [
+    {"name": "short", "schedule": "*/2 * *", "action": "multigen"},
+    {"name": "keyed", "schedule": "*/2 * * * *", "action": "multigen&key=UB1"},
+    {"name": "spaced", "schedule": "*/2 * * * *", "action": "multi gen"},
+    {"name": "multigen", "schedule": "*/5 * * * *", "action": "multigen"},  # the name is taken
+])
+def test_a_bad_job_is_refused_before_anything_changes(playbook, lab, job):
+    done = run(playbook, lab, "billing.yml", "-e", yaml.safe_dump({"ubilling_cron_extra_jobs": [job]},
+                                                                 default_flow_style=True))
+    assert done.returncode != 0
+    assert "ubilling_cron_jobs/ubilling_cron_extra_jobs entry %s needs a unique name" % job["name"] in done.stdout
+    assert not lab.dir.exists()
+    assert called(lab) == []
+
+
 def test_a_serial_of_another_ubilling_is_refused_before_it_is_written(playbook, lab):
     assert run(playbook, lab, "billing.yml").returncode == 0
     wrong = "UB" + "0" * 28 + "1234"
