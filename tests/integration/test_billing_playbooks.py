@@ -86,8 +86,8 @@ def test_dropped_entry_is_removed_and_foreign_lines_stay(playbook, recap, lab):
     {"name": "multigen", "schedule": "*/5 * * * *", "action": "multigen"},  # the name is taken
 ])
 def test_a_bad_job_is_refused_before_anything_changes(playbook, lab, job):
-    done = run(playbook, lab, "billing.yml", "-e", yaml.safe_dump({"ubilling_cron_extra_jobs": [job]},
-                                                                 default_flow_style=True))
+    extra = yaml.safe_dump({"ubilling_cron_extra_jobs": [job]}, default_flow_style=True)
+    done = run(playbook, lab, "billing.yml", "-e", extra)
     assert done.returncode != 0
     assert "ubilling_cron_jobs/ubilling_cron_extra_jobs entry %s needs a unique name" % job["name"] in done.stdout
     assert not lab.dir.exists()
