@@ -123,7 +123,7 @@ class _TeeLog(deque):
         super().__init__(maxlen=LOG_LIMIT)
         self._emulator, self._path = emulator, path
 
-    def append(self, entry: dict) -> None:
+    def append(self, entry: dict) -> None:  # pylint: disable=arguments-renamed
         entry.update(self._emulator.pop_outcome())
         super().append(entry)
         if self._path:
@@ -432,7 +432,7 @@ class UbillingEmulator(EmulatorServer):
     def networks(self) -> list[str]:
         nets = {str(ipaddress.IPv4Network(self.address_of(s) + "/24", strict=False))
                 for s in self.network.subscribers if _is_ipv4(self.address_of(s))}
-        return sorted(nets, key=lambda net: ipaddress.IPv4Network(net))
+        return sorted(nets, key=ipaddress.IPv4Network)
 
     @staticmethod
     def state_of(subscriber: Subscriber) -> int:

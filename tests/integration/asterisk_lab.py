@@ -183,6 +183,7 @@ exten => _0X.,1,NoOp(OML inbound route ${EXTEN})
 #tryinclude extensions_custom.conf
 """
 
+
 def chroot_dir():
     return os.environ.get("ISP_OPS_ASTERISK_CHROOT", DEFAULT_CHROOT)
 
@@ -403,14 +404,14 @@ class Instance(object):
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise LabError("%s: asterisk exited with %d: %s" % (self.name, self.process.returncode,
-                                                                     self.startup_output()))
+                raise LabError("%s: asterisk exited with %d: %s"
+                               % (self.name, self.process.returncode, self.startup_output()))
             proc = run(self.cli + ["-rx", "core waitfullybooted"], check=False, timeout=10)
             if proc.returncode == 0 and "fully booted" in proc.stdout:
                 return
             time.sleep(0.2)
-        raise LabError("%s: asterisk not fully booted within %ds: %s" % (self.name, START_TIMEOUT,
-                                                                        self.startup_output()))
+        raise LabError("%s: asterisk not fully booted within %ds: %s"
+                       % (self.name, START_TIMEOUT, self.startup_output()))
 
     def startup_output(self):
         try:
@@ -527,7 +528,6 @@ class AsteriskLab(object):
             self.mounts.release()
             self._mounted = False
         shutil.rmtree(os.path.join(self.chroot, LAB_SUBDIR, self.lab_id), ignore_errors=True)
-
 
 
 def cleanup_stale(chroot):

@@ -102,8 +102,11 @@ def info(run_module, **args):
 
 def wait_trunk(run_module, status, **args):
     """asterisk_info until the named trunk's status is `status` (bounded)."""
-    return wait_for(lambda: (lambda r: r if r["trunk"]["status"] == status else None)(info(run_module, **args)),
-                    timeout=30, what="trunk %s %s" % (args.get("name"), status))
+    def reached():
+        result = info(run_module, **args)
+        return result if result["trunk"]["status"] == status else None
+
+    return wait_for(reached, timeout=30, what="trunk %s %s" % (args.get("name"), status))
 
 
 def test_trunk_qualifies_both_ways_with_rtt_via_cli_and_ami(lab, run_module):

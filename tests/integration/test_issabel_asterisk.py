@@ -20,8 +20,8 @@ from ansible_collections.isp.ops.plugins.module_utils.asterisk import conf
 from ansible_collections.isp.ops.plugins.module_utils.telephony.link import derive, wizard_lines
 from ansible_collections.isp.ops.plugins.modules import issabel_custom_extension, issabel_trunk
 from tests.integration.asterisk_lab import AsteriskLab, asterisk_marks
-from tests.integration.mariadb import issabel_db, mariadb_server  # noqa: F401  (fixtures)
-from tests.integration.test_issabel_database import amportal, gui_trunk  # noqa: F401  (fixture)
+from tests.integration.mariadb import issabel_db, mariadb_server  # noqa: F401  pylint: disable=unused-import
+from tests.integration.test_issabel_database import amportal, gui_trunk  # noqa: F401  pylint: disable=unused-import
 
 pytestmark = asterisk_marks()
 
@@ -172,8 +172,8 @@ def test_database_mode_rows_and_astdb(lab, issabel_db, amportal, run_module):  #
 def test_database_mode_astdb_over_ami(lab, issabel_db, amportal, run_module):  # noqa: F811
     """The same AstDB writes through AMI (`Action: Command`) instead of the CLI."""
     gui_trunk(issabel_db, 1, "omnileads")
-    args = dict(trunk="omnileads", mode="database", extensions=[{"extension": "7002", "number": "098099",
-                                                                  "name": "OML support"}],
+    extensions = [{"extension": "7002", "number": "098099", "name": "OML support"}]
+    args = dict(trunk="omnileads", mode="database", extensions=extensions,
                 amportal_command=amportal(), asterisk_cli=["false"], **dict(issabel_db.params, **lab.pbx.ami))
     result = run_module(issabel_custom_extension.main, args)
     assert result["changed"] is True, result

@@ -11,7 +11,7 @@ import stat
 import pytest
 
 from ansible_collections.isp.ops.plugins.modules import issabel_trunk
-from tests.integration.mariadb import issabel_db, mariadb_server  # noqa: F401  (fixtures)
+from tests.integration.mariadb import issabel_db, mariadb_server  # noqa: F401  pylint: disable=unused-import
 
 OML = "192.0.2.20"
 

@@ -70,8 +70,9 @@ def test_outbound_create_noop_update_keeps_row_ids(oml, run_module):
 
     assert not run_module(omnileads_route.main, args(oml, **OUTBOUND))["changed"]
 
-    changed = run_module(omnileads_route.main, args(oml, **dict(OUTBOUND, trunks=["issabel", "pstn"], ring_time=40)),
-                         diff=True)
+    wanted = dict(OUTBOUND)
+    wanted.update(trunks=["issabel", "pstn"], ring_time=40)
+    changed = run_module(omnileads_route.main, args(oml, **wanted), diff=True)
     assert changed["changed"] and changed["diff"]["after"]["trunk_ids"] == [1, 2]
     route = state(oml)["outbound"][0]
     assert route["ring_time"] == 40 and [t["troncal"] for t in route["troncales"]] == [1, 2]
@@ -81,8 +82,8 @@ def test_outbound_create_noop_update_keeps_row_ids(oml, run_module):
 def test_check_mode_calls_no_write_endpoint(oml, run_module):
     run_module(omnileads_route.main, args(oml, **INBOUND))
     oml.control("DELETE", "/_emulator/log")
-    for options in (dict(INBOUND, destination="Soporte"), OUTBOUND, dict(type="inbound", name="pbx_098098",
-                                                                          state="absent")):
+    removal = dict(type="inbound", name="pbx_098098", state="absent")
+    for options in (dict(INBOUND, destination="Soporte"), OUTBOUND, removal):
         result = run_module(omnileads_route.main, args(oml, **options), check_mode=True, diff=True)
         assert result["changed"]
     assert writes(oml) == []
@@ -114,7 +115,9 @@ def test_validation_errors_name_the_endpoint_and_field(oml, run_module, options,
 
 def test_duplicate_did_under_another_name_is_refused_by_oml(oml, run_module):
     run_module(omnileads_route.main, args(oml, **INBOUND))
-    result = run_module(omnileads_route.main, args(oml, **dict(INBOUND, name="other")))
+    other = dict(INBOUND)
+    other.update(name="other")
+    result = run_module(omnileads_route.main, args(oml, **other))
     assert result["failed"] and "telefono: ruta entrante with this telefono already exists." in result["msg"]
     assert len(state(oml)["inbound"]) == 1
 

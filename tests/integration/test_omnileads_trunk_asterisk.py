@@ -43,8 +43,9 @@ def sides(lab):
 
 
 def pbx_trunk(run_module, lab, pbx):
-    args = dict((key, pbx[key]) for key in ("host", "port", "username", "peer_username", "secret", "codecs",
-                                             "dtmf_mode", "context", "qualify_frequency", "transport"))
+    keys = ("host", "port", "username", "peer_username", "secret", "codecs", "dtmf_mode", "context",
+            "qualify_frequency", "transport")
+    args = dict((key, pbx[key]) for key in keys)
     result = run_module(issabel_trunk.main, dict(args, name=pbx["trunk_name"], technology="pjsip",
                                                  config_dir=lab.pbx.etc, asterisk_cli=lab.pbx.cli))
     assert "failed" not in result, result.get("msg")
@@ -54,6 +55,11 @@ def trunk_status(run_module, instance, name):
     result = run_module(asterisk_info.main, dict(name=name, technology="pjsip", asterisk_cli=instance.cli))
     assert "failed" not in result, result.get("msg")
     return result["trunk"]
+
+
+def trunk_up(run_module, instance, name):
+    trunk = trunk_status(run_module, instance, name)
+    return trunk if trunk["up"] else None
 
 
 def test_trunk_from_the_link_qualifies_both_ways_and_a_did_call_reaches_from_pbx(lab, run_module):
@@ -69,10 +75,8 @@ def test_trunk_from_the_link_qualifies_both_ways_and_a_did_call_reaches_from_pbx
     assert again["changed"] is False and again["reloaded"] is False
 
     pbx_trunk(run_module, lab, link["pbx"])
-    up_on_oml = wait_for(lambda: (lambda t: t if t["up"] else None)(trunk_status(run_module, lab.oml, "issabel")),
-                         timeout=30, what="OML trunk issabel up")
-    up_on_pbx = wait_for(lambda: (lambda t: t if t["up"] else None)(trunk_status(run_module, lab.pbx, "omnileads")),
-                         timeout=30, what="PBX trunk omnileads up")
+    up_on_oml = wait_for(lambda: trunk_up(run_module, lab.oml, "issabel"), timeout=30, what="OML trunk issabel up")
+    up_on_pbx = wait_for(lambda: trunk_up(run_module, lab.pbx, "omnileads"), timeout=30, what="PBX trunk omnileads up")
     assert up_on_oml["status"] == "Avail" and up_on_oml["rtt_ms"] is not None
     assert up_on_pbx["status"] == "Avail"
 

@@ -126,8 +126,8 @@ def test_a_same_named_trunk_elsewhere_is_refused(run_module, tmp_path, etc):
 
 
 def test_a_failed_reload_is_a_clear_error_after_the_write(run_module, tmp_path, etc):
-    cli = fake_cli(tmp_path, reload_answer="echo 'Unable to connect to remote asterisk (does /var/run/asterisk/"
-                                          "asterisk.ctl exist?)'; exit 1")
+    refused = "echo 'Unable to connect to remote asterisk (does /var/run/asterisk/asterisk.ctl exist?)'; exit 1"
+    cli = fake_cli(tmp_path, reload_answer=refused)
     result = run_module(omnileads_trunk.main, dict(link=link(), config_dir=str(etc), asterisk_cli=cli,
                                                    check_transport="files"))
     assert result["failed"] and result["changed"]
