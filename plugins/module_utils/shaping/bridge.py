@@ -25,14 +25,7 @@ from __future__ import annotations
 import os
 import re
 
-PYROUTE2_IMPORT_ERROR = None
-try:
-    from pyroute2 import IPRoute
-    HAS_PYROUTE2 = True
-except Exception as exc:  # ImportError, or a broken install
-    IPRoute = None
-    HAS_PYROUTE2 = False
-    PYROUTE2_IMPORT_ERROR = exc
+from .pyroute2_guard import HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR, IPRoute
 
 IFF_UP = 0x1
 IFNAMSIZ = 16  # including the trailing NUL: 15 characters at most

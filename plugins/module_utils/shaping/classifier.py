@@ -41,14 +41,7 @@ except Exception as exc:  # ImportError, or bcc failing to find libbcc
     HAS_BCC = False
     BCC_IMPORT_ERROR = exc
 
-PYROUTE2_IMPORT_ERROR = None
-try:
-    from pyroute2 import IPRoute
-    HAS_PYROUTE2 = True
-except Exception as exc:
-    IPRoute = None
-    HAS_PYROUTE2 = False
-    PYROUTE2_IMPORT_ERROR = exc
+from .pyroute2_guard import HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR, IPRoute
 
 DOWNLOAD = "download"  # egress towards the access network: match the destination address
 UPLOAD = "upload"      # egress towards the Internet: match the source address

@@ -13,16 +13,8 @@ from __future__ import annotations
 
 import errno
 import os
-import traceback
 
-try:
-    from pyroute2 import NetNS, netns
-    from pyroute2.netlink.exceptions import NetlinkError
-    HAS_PYROUTE2 = True
-    PYROUTE2_IMPORT_ERROR = None
-except ImportError:
-    HAS_PYROUTE2 = False
-    PYROUTE2_IMPORT_ERROR = traceback.format_exc()
+from .pyroute2_guard import NetlinkError, NetNS, netns
 
 CANDIDATES = ("cake", "fq_codel", "pfifo")
 PROBE_HANDLE = 0x10000

@@ -21,14 +21,8 @@ import socket
 import struct
 import threading
 
-PYROUTE2_IMPORT_ERROR = None
-try:
-    from pyroute2 import netns as pyroute2_netns
-    HAS_PYROUTE2 = True
-except Exception as exc:  # ImportError, or a broken install
-    pyroute2_netns = None
-    HAS_PYROUTE2 = False
-    PYROUTE2_IMPORT_ERROR = exc
+from .pyroute2_guard import HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR
+from .pyroute2_guard import netns as pyroute2_netns
 
 NETLINK_ROUTE = 0
 SOL_NETLINK = 270
