@@ -10,8 +10,8 @@ PYTEST := $(PY) -m pytest
 .PHONY: help venv test unit integration sanity lint build-check molecule bench demo demo-clean clean
 
 help:
-	@echo "make demo        run the main job on the lab inventory (emulated CRM, shaper in namespaces)"
-	@echo "make test        every test layer: pytest, ansible-test sanity, ansible-lint, build"
+	@echo "make demo        site.yml twice on the lab inventory (emulated CRM, Ubilling and OML APIs; shaper and Asterisk peers in namespaces)"
+	@echo "make test        every test layer: pytest, ansible-test sanity, ansible-lint, build, molecule"
 	@echo "make bench       benchmarks (ratios against a baseline measured in the same run)"
 	@echo "make lint        ansible-lint --profile production"
 	@echo "make molecule    every molecule scenario under extensions/molecule/ (localhost, root)"
