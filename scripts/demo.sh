@@ -2,8 +2,10 @@
 # Copyright: isp.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 #
-# make demo: start the lab's CRM emulator on loopback, run playbooks/site.yml against
-# inventories/lab twice (the second run must change nothing), and summarise what was built.
+# make demo: start the lab's UISP, Ubilling and OMniLeads API emulators on loopback, the shaper's
+# namespaces and (unless ISP_OPS_DEMO_TELEPHONY=0 or the Asterisk chroot cannot be built) the two
+# Asterisk peers, run playbooks/site.yml against inventories/lab twice (the second run must change
+# nothing), and summarise what was built.
 # `scripts/demo.sh clean` stops what the demo started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
