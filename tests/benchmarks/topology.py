@@ -5,12 +5,12 @@
 
 First the CRM's answers are rendered to files once. UISP and Splynx (100,000 subscribers by
 default) render theirs in memory (the emulator's payloads()); the other sources (20,000 by
-default) are served by their emulator on 127.0.0.1 and fetched once by the source's own
-fetch(), recording each answer's bytes: one per GET, one per form action (Powercode), one per
-page of each GraphQL query (Sonar), Ubilling's text/html JSON as it comes.
+default) are served by their emulator on 127.0.0.1 and fetched once through sources.fetch (as
+crm_topology calls it), recording each answer's bytes: one per GET, one per form action
+(Powercode), one per page of each GraphQL query (Sonar), Ubilling's text/html JSON as it comes.
 
 Then, each in a fresh process so peak RSS is its own, (a) json.loads of every recorded answer
-(the baseline) and (b) the module's path from the same bytes: the source's fetch() on a session
+(the baseline) and (b) the module's path from the same bytes: sources.fetch on a session
 that replays the recorded answers instead of sending requests (so it decodes, checks and wraps
 them exactly as on the wire: JsonArray, Rows, pages, Ubilling's reply parser), map to the model,
 build the topology, render and write ShapedDevices.csv, network.json and graph.dot. Each is run
@@ -140,7 +140,7 @@ def generate(source, subscribers, directory):
                 return response
 
             session.request = record
-            sources.SOURCES[source].fetch(session, settings_for(source).strategy, full_params(source, params))
+            sources.fetch(source, full_params(source, params), settings_for(source), session)
         finally:
             emulator.stop()
     recording.save(params)
@@ -192,7 +192,7 @@ def module_path(source, directory, out_dir):
     session.request = replay
     start = time.perf_counter()
     settings = settings_for(source)
-    payloads = sources.SOURCES[source].fetch(session, settings.strategy, params)
+    payloads = sources.fetch(source, params, settings, session)
     topology, plan = sources.build_outputs(source, payloads, settings, out_dir, overwrite_network_json=True)
     publish.write_outputs(plan)
     elapsed = time.perf_counter() - start

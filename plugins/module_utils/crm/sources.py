@@ -47,8 +47,10 @@ def open_session(source, params):
                       headers=options.get("headers"), auth=options.get("auth"), form=options.get("form"))
 
 
-def fetch(source, params, settings):
-    """The CRM's answers, checked and ready to map (large lists decode lazily)."""
+def fetch(source, params, settings, session=None):
+    """The CRM's answers, checked and ready to map (large lists decode lazily).
+    `session` defaults to open_session(source, params); the benchmark passes one that replays
+    recorded answers."""
     allowed = getattr(SOURCES[source], "STRATEGIES", None)  # a source may support only some strategies
     if allowed and settings.strategy not in allowed:
         raise TopologyError("source=%s supports strategy %s, not %s"
@@ -56,7 +58,7 @@ def fetch(source, params, settings):
     routers = None
     if params.get("use_mikrotik_ipv6"):  # a bad router list fails before any request
         routers = mikrotik_ipv6.routers(params)
-    payloads = SOURCES[source].fetch(open_session(source, params), settings.strategy, params)
+    payloads = SOURCES[source].fetch(session or open_session(source, params), settings.strategy, params)
     if routers is not None:
         payloads[mikrotik_ipv6.PAYLOAD_KEY] = mikrotik_ipv6.fetch_bindings(routers, params["timeout"])
     return payloads
