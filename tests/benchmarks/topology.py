@@ -17,10 +17,10 @@ build the topology, render and write ShapedDevices.csv, network.json and graph.d
 REPEAT times alternately; the best time of each is compared. Prints the ratio and the peak RSS
 of (b).
 
-Measured on a noisy 2-core VM, 2026-11 (ratio of best times over three runs, peak RSS of (b)):
-uisp 100,000 subscribers 0.46, 600 MiB; splynx 100,000 3.25, 536 MiB; at 20,000: netzur 7.6-7.9,
-84 MiB; wispgate 4.2-6.1, 116 MiB; powercode 2.6-2.8, 116 MiB; sonar 9.8-11.5, 251 MiB;
-ubilling 1.5-2.1, 315 MiB. Details in docs/crm.md, Performance.
+Measured on a noisy 2-core VM, 2026-11 (ratio of best times, peak RSS of (b)). One run at
+100,000 subscribers: uisp 0.46, 600 MiB; splynx 3.25, 536 MiB. Three runs at 20,000: netzur
+7.6-7.9, 84 MiB; wispgate 4.2-6.1, 116 MiB; powercode 2.6-2.8, 116 MiB; sonar 9.8-11.5,
+251 MiB; ubilling 1.5-2.1, 315 MiB. Details in docs/crm.md, Performance.
 """
 
 from __future__ import annotations
