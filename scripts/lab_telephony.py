@@ -118,7 +118,9 @@ def down(args):
     mounts.token = state["token"]
     mounts.release()
     subprocess.run(["rm", "-rf", os.path.join(state["chroot"], asterisk_lab.LAB_SUBDIR, state["lab_id"])], check=False)
-    os.unlink(os.path.join(args.state, STATE_FILE))
+    for name in (STATE_FILE, "telephony-vars.json"):
+        if os.path.exists(os.path.join(args.state, name)):
+            os.unlink(os.path.join(args.state, name))
     print("lab_telephony: stopped")
     return 0
 

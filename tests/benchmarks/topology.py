@@ -19,8 +19,9 @@ of (b).
 
 Measured on a noisy 2-core VM, 2026-11 (ratio of best times, peak RSS of (b)). One run at
 100,000 subscribers: uisp 0.46, 600 MiB; splynx 3.25, 536 MiB. Three runs at 20,000: netzur
-7.6-7.9, 84 MiB; wispgate 4.2-6.1, 116 MiB; powercode 2.6-2.8, 116 MiB; sonar 9.8-11.5,
-251 MiB; ubilling 1.5-2.1, 315 MiB. Details in docs/crm.md, Performance.
+7.6-8.5, 84 MiB; wispgate 4.2-6.1, 116 MiB; powercode 2.6-2.8, 116 MiB; sonar 5.6, 251 MiB;
+ubilling 0.99, 306 MiB (both with the collector paused during the fetch). Details in
+docs/crm.md, Performance.
 """
 
 from __future__ import annotations
