@@ -76,3 +76,17 @@ def test_crm_sync_role_passes_every_option_of_the_spec():
     spec = set(options.argument_spec()) - set_by_role
     assert set(listed["crm_sync_inventory_secrets"]) == set(options.secret_names())
     assert set(listed["crm_sync_inventory_options"]) == spec - set(options.secret_names())
+
+
+def test_shapers_playbook_passes_every_option_from_its_crm_variable():
+    """playbooks/shapers.yml's one-off import reads the same crm_<option> variables as the timer."""
+    playbook_path = os.path.join(os.path.dirname(crm_topology.__file__), "..", "..", "playbooks", "shapers.yml")
+    with open(playbook_path) as handle:
+        plays = yaml.safe_load(handle)
+    tasks = [task for play in plays for task in play.get("tasks", ()) if "isp.ops.crm_topology" in task]
+    assert len(tasks) == 1
+    passed = tasks[0]["isp.ops.crm_topology"]
+    assert set(passed) == set(options.argument_spec())
+    for name, value in passed.items():
+        if name not in ("url", "source", "output_dir"):
+            assert value == "{{ crm_%s | default(omit) }}" % name, name
