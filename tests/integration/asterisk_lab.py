@@ -470,6 +470,23 @@ class AsteriskLab(object):
         self.stop()
         return False
 
+    def pbx_link(self, secret, **changes):
+        """The lab's pbx_link: LAN scenario, PJSIP on the PBX (Asterisk 22 has no chan_sip) at the
+        lab's addresses and ports, qualify every 2 s, DID 098098 on extension 7001 and agent 1
+        (SIP 1006); `changes` replace top-level keys."""
+        link = {
+            "scenario": "lan",
+            "pbx": {"address": self.pbx.address, "technology": "pjsip", "port": self.pbx.sip_port,
+                    "transport": "transport-udp"},
+            "oml": {"address": self.oml.address, "port": self.oml.sip_port},
+            "credentials": {"username": "issabel", "secret": secret},
+            "qualify_frequency": 2,
+            "dids": [{"did": "098098", "extension": "7001", "name": "OML sales"}],
+            "agents": [{"id": 1, "sip_extension": 1006, "name": "Adrian Belew"}],
+        }
+        link.update(changes)
+        return link
+
     def files(self, instance):
         if instance is self.pbx:
             return {"pjsip.conf": PBX_PJSIP_CONF.format(sip_port=self.pbx.sip_port),

@@ -22,6 +22,7 @@ from ansible_collections.isp.ops.plugins.modules import issabel_custom_extension
 from tests.integration.asterisk_lab import AsteriskLab, asterisk_marks
 from tests.integration.mariadb import issabel_db, mariadb_server  # noqa: F401  pylint: disable=unused-import
 from tests.integration.test_issabel_database import amportal, gui_trunk  # noqa: F401  pylint: disable=unused-import
+from tests.telephony_args import issabel_trunk_args
 
 pytestmark = asterisk_marks()
 
@@ -33,18 +34,10 @@ def lab():
 
 
 def lab_link(lab, **changes):
-    """The pbx_link of the lab: LAN scenario, PJSIP on the PBX (Asterisk 22 has no chan_sip)."""
-    value = {
-        "scenario": "lan",
-        "pbx": {"address": lab.pbx.address, "technology": "pjsip", "port": lab.pbx.sip_port,
-                "transport": "transport-udp"},
-        "oml": {"address": lab.oml.address, "port": lab.oml.sip_port},
-        "credentials": {"username": "issabel", "secret": "Lab-S3cret"},
-        "dids": [{"did": "098098", "extension": "7001", "name": "OML sales"}],
-        "agents": [{"id": 1, "sip_extension": 1006, "name": "Adrian Belew"}],
-    }
-    value.update(changes)
-    return value
+    """The lab's pbx_link with the guide's default qualify frequency."""
+    link = lab.pbx_link("Lab-S3cret", qualify_frequency=60)
+    link.update(changes)
+    return link
 
 
 def configure_oml(lab, pbx_link):
@@ -59,13 +52,7 @@ def link(lab):
 
 
 def trunk_args(pbx, lab, **extra):
-    args = dict(name=pbx["trunk_name"], technology=pbx["technology"], host=pbx["host"], port=pbx["port"],
-                username=pbx["username"], peer_username=pbx["peer_username"], secret=pbx["secret"],
-                codecs=pbx["codecs"], dtmf_mode=pbx["dtmf_mode"], context=pbx["context"],
-                qualify_frequency=pbx["qualify_frequency"], transport=pbx["transport"],
-                config_dir=lab.pbx.etc, asterisk_cli=lab.pbx.cli)
-    args.update(extra)
-    return args
+    return issabel_trunk_args(pbx, config_dir=lab.pbx.etc, asterisk_cli=lab.pbx.cli, **extra)
 
 
 def wait_for(probe, timeout=20.0):

@@ -20,6 +20,7 @@ import pytest
 from ansible_collections.isp.ops.plugins.module_utils.telephony.link import derive
 from ansible_collections.isp.ops.plugins.modules import asterisk_info, issabel_trunk, omnileads_trunk
 from tests.integration.asterisk_lab import asterisk_marks, lab_fixture, wait_for
+from tests.telephony_args import issabel_trunk_args
 
 pytestmark = asterisk_marks()
 lab = lab_fixture()
@@ -31,23 +32,11 @@ def read(path):
 
 
 def sides(lab):
-    return derive({
-        "scenario": "lan",
-        "pbx": {"address": lab.pbx.address, "technology": "pjsip", "port": lab.pbx.sip_port,
-                "transport": "transport-udp"},
-        "oml": {"address": lab.oml.address, "port": lab.oml.sip_port},
-        "credentials": {"username": "issabel", "secret": SECRET},
-        "qualify_frequency": 2,
-        "dids": ["098098"],
-    })
+    return derive(lab.pbx_link(SECRET, dids=["098098"]))
 
 
 def pbx_trunk(run_module, lab, pbx):
-    keys = ("host", "port", "username", "peer_username", "secret", "codecs", "dtmf_mode", "context",
-            "qualify_frequency", "transport")
-    args = dict((key, pbx[key]) for key in keys)
-    result = run_module(issabel_trunk.main, dict(args, name=pbx["trunk_name"], technology="pjsip",
-                                                 config_dir=lab.pbx.etc, asterisk_cli=lab.pbx.cli))
+    result = run_module(issabel_trunk.main, issabel_trunk_args(pbx, config_dir=lab.pbx.etc, asterisk_cli=lab.pbx.cli))
     assert "failed" not in result, result.get("msg")
 
 
@@ -108,13 +97,7 @@ def test_a_transport_the_running_asterisk_lacks_is_refused_before_writing(lab, r
 def test_the_role_reports_a_wrong_secret_with_the_diagnosis(lab, run_module, playbook, tmp_path):
     link = sides(lab)
     pbx_trunk(run_module, lab, link["pbx"])
-    pbx_link = {
-        "scenario": "lan",
-        "pbx": {"address": lab.pbx.address, "technology": "pjsip", "port": lab.pbx.sip_port},
-        "oml": {"address": lab.oml.address, "port": lab.oml.sip_port},
-        "credentials": {"username": "issabel", "secret": "Not-The-PBX-Secret"},
-        "qualify_frequency": 2,
-    }
+    pbx_link = lab.pbx_link("Not-The-PBX-Secret", dids=["098098"])
     inventory = tmp_path / "hosts.json"
     inventory.write_text(json.dumps({"contact_center": {"hosts": {"oml-lab": {
         "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",

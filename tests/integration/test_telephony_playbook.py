@@ -19,16 +19,7 @@ SECRET = "Lab-Link-S3cret"
 
 
 def inventory(lab, oml_api_url):
-    pbx_link = {
-        "scenario": "lan",
-        "pbx": {"address": lab.pbx.address, "technology": "pjsip", "port": lab.pbx.sip_port,
-                "transport": "transport-udp"},
-        "oml": {"address": lab.oml.address, "port": lab.oml.sip_port},
-        "credentials": {"username": "issabel", "secret": SECRET},
-        "qualify_frequency": 2,
-        "dids": [{"did": "098098", "extension": "7001", "name": "OML sales"}],
-        "agents": [{"id": 1, "sip_extension": 1006, "name": "Adrian Belew"}],
-    }
+    pbx_link = lab.pbx_link(SECRET)
     local = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
     return {"all": {"vars": {"pbx_link": pbx_link}, "children": {
         "pbx": {"hosts": {"pbx-lab": dict(local, pbx_trunk_config_dir=lab.pbx.etc, pbx_trunk_asterisk_cli=lab.pbx.cli,

@@ -19,21 +19,13 @@ from tests.integration.asterisk_lab import asterisk_marks, lab_fixture
 pytestmark = asterisk_marks()
 lab = lab_fixture()
 
-PBX_LINK = dict(
-    scenario="lan",
-    pbx=dict(address="10.66.0.1", technology="pjsip", transport="transport-udp"),
-    oml=dict(address="10.66.0.2"),
-    credentials=dict(username="issabel", secret="Playbook-Secret-3"),
-    qualify_frequency=2,
-    dids=[dict(did="098098", extension="7001")],
-    agents=[dict(id=1, sip_extension=1006)],
-)
+SECRET = "Playbook-Secret-3"
 
 
 def inventory(lab, path):
     """JSON is YAML: an inventory of two local hosts whose Asterisks are the lab's."""
     data = {"all": {
-        "vars": {"pbx_link": PBX_LINK, "ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+        "vars": {"pbx_link": lab.pbx_link(SECRET), "ansible_connection": "local", "ansible_python_interpreter": sys.executable},
         "children": {
             "pbx": {"hosts": {"lab-pbx": {
                 "pbx_trunk_config_dir": lab.pbx.etc, "pbx_trunk_asterisk_cli": lab.pbx.cli,
@@ -72,14 +64,14 @@ def test_role_reports_a_wrong_secret_on_one_side(lab, playbook, tmp_path):
     wizard = lab.oml.etc + "/oml_pjsip_wizard_custom.conf"
     with open(wizard) as handle:
         text = handle.read()
-    lab.oml.write("oml_pjsip_wizard_custom.conf", text.replace("inbound_auth/password=Playbook-Secret-3",
+    lab.oml.write("oml_pjsip_wizard_custom.conf", text.replace("inbound_auth/password=" + SECRET,
                                                                "inbound_auth/password=Edited-By-Hand"))
     assert "reloaded successfully" in lab.oml.rx("module reload res_pjsip.so")
     try:
         failed = playbook("telephony.yml", "--tags", "pbx", inventory=hosts)
         assert failed.returncode != 0
         assert "rejects our credentials" in failed.stdout and "wrong secret" in failed.stdout, failed.stdout[-4000:]
-        assert "Playbook-Secret-3" not in failed.stdout
+        assert SECRET not in failed.stdout
     finally:
         # The next full run puts OML's block back from the one definition.
         repaired = playbook("telephony.yml", inventory=hosts)

@@ -30,32 +30,21 @@ from ansible_collections.isp.ops.plugins.modules import (
     omnileads_trunk,
 )
 from tests.integration.asterisk_lab import asterisk_marks, lab_fixture, wait_for
+from tests.telephony_args import issabel_trunk_args
 
 pytestmark = asterisk_marks()
 lab = lab_fixture()
 
-PBX_LINK = dict(
-    scenario="lan",
-    pbx=dict(address="10.66.0.1", technology="pjsip", transport="transport-udp"),   # port 5066 (Issabel PJSIP)
-    oml=dict(address="10.66.0.2"),                                                   # port 5161 (OML 1.x LAN)
-    credentials=dict(username="issabel", secret="Link-Secret-7"),
-    qualify_frequency=2,
-    dids=[dict(did="098098", extension="7001", name="OML sales")],
-    agents=[dict(id=1, sip_extension=1006, name="Adrian")],
-)
+SECRET = "Link-Secret-7"
 
 
 def apply(lab, run_module, oml_secret=None):
-    """Configure both sides from PBX_LINK with the project's modules; return their results."""
-    sides = derive(PBX_LINK)
+    """Configure both sides from the lab's pbx_link with the project's modules; return their results."""
+    sides = derive(lab.pbx_link(SECRET))
     pbx, oml = sides["pbx"], sides["oml"]
     results = [
-        run_module(issabel_trunk.main, dict(
-            name=pbx["trunk_name"], technology=pbx["technology"], mode="custom_conf", host=pbx["host"],
-            port=pbx["port"], username=pbx["username"], peer_username=pbx["peer_username"], secret=pbx["secret"],
-            codecs=pbx["codecs"], dtmf_mode=pbx["dtmf_mode"], context=pbx["context"],
-            qualify_frequency=pbx["qualify_frequency"], transport=pbx["transport"],
-            config_dir=lab.pbx.etc, asterisk_cli=lab.pbx.cli)),
+        run_module(issabel_trunk.main, issabel_trunk_args(
+            pbx, mode="custom_conf", config_dir=lab.pbx.etc, asterisk_cli=lab.pbx.cli)),
         run_module(issabel_custom_extension.main, dict(
             trunk=pbx["trunk_name"], technology=pbx["technology"], mode="custom_conf",
             extensions=pbx["custom_extensions"], outbound_route=pbx["outbound_route"],

@@ -14,6 +14,7 @@ import pytest
 from ansible_collections.isp.ops.plugins.module_utils.asterisk import conf
 from ansible_collections.isp.ops.plugins.module_utils.telephony.link import derive
 from ansible_collections.isp.ops.plugins.modules import issabel_trunk
+from tests.telephony_args import issabel_trunk_args
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 PBX, OML = "192.0.2.10", "192.0.2.20"
@@ -26,12 +27,7 @@ def seed_trunks():
 
 
 def trunk_args(pbx, config_dir, **extra):
-    args = dict(name=pbx["trunk_name"], technology=pbx["technology"], host=pbx["host"], port=pbx["port"],
-                username=pbx["username"], peer_username=pbx["peer_username"], secret=pbx["secret"],
-                codecs=pbx["codecs"], dtmf_mode=pbx["dtmf_mode"], context=pbx["context"],
-                qualify_frequency=pbx["qualify_frequency"], config_dir=str(config_dir), reload=False)
-    args.update(extra)
-    return args
+    return issabel_trunk_args(pbx, config_dir=str(config_dir), reload=False, **extra)
 
 
 @pytest.mark.parametrize("scenario", ["lan", "cloud", "docker"])
